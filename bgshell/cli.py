@@ -1,8 +1,128 @@
-"""Command-line entry point (placeholder until the shell lands)."""
+"""``bgshell`` on the command line: parse the arguments, pick a front end, run.
+
+At a terminal (stdin and stdout both ttys) the prompt_toolkit front end is used;
+otherwise the plain one, which reads lines and writes no escape codes.  ``-c CODE``
+and ``FILE`` run their inputs the plain way, then stay interactive with ``-i``.
+prompt_toolkit is imported only when a terminal front end is really needed.
+"""
 
 from __future__ import annotations
 
+import argparse
+import os
+import signal
+import sys
+
+from bgshell import __version__
+
+__all__ = ["main", "build_parser"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bgshell",
+        description="An interactive Python shell where a trailing & runs the input as a background job.",
+        epilog="See man bgshell for the builtins, job specs and notifications.",
+    )
+    parser.add_argument("-c", metavar="CODE", dest="command", help="run CODE (same language as the prompt), then exit")
+    parser.add_argument("-i", dest="interactive", action="store_true", help="stay interactive after -c CODE or FILE")
+    parser.add_argument("--version", action="version", version=f"bgshell {__version__}")
+    parser.add_argument("--no-color", action="store_true", help="no colours (also when NO_COLOR is set)")
+    parser.add_argument(
+        "--notify", choices=("immediate", "prompt"), default="immediate",
+        help="announce a finished job at once above the prompt (default), or at the next prompt",
+    )
+    parser.add_argument("--history", metavar="FILE", help="history file (default: $XDG_STATE_HOME/bgshell/history)")
+    parser.add_argument(
+        "--kind", choices=("thread", "process"), default="thread",
+        help="how EXPR & runs by default (default: thread); change it later with the kind builtin",
+    )
+    parser.add_argument("file", nargs="?", metavar="FILE", help="run FILE's inputs, then exit (unless -i)")
+    parser.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS", help="arguments for FILE or CODE (sys.argv[1:])")
+    return parser
+
+
+def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM/SIGHUP: leave through the normal exit path (history is already on disk)."""
+    raise SystemExit(128 + signum)
+
 
 def main(argv: list[str] | None = None) -> int:
-    print("bgshell 0.1.0")
-    return 0
+    options = build_parser().parse_args(argv)
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), _terminate)
+
+    from bgshell.plain import finish, run_lines, stdin_lines
+    from bgshell.repl import Shell
+
+    at_terminal = sys.stdin.isatty() and sys.stdout.isatty()
+    color = not options.no_color and not os.environ.get("NO_COLOR")
+    shell = Shell(default_kind=options.kind)
+    status: int | None = None
+    stay = options.interactive
+
+    try:
+        if options.command is not None:
+            if options.file is not None:
+                options.args.insert(0, options.file)
+            sys.argv = ["-c", *options.args]
+            shell.evaluator.filename = "<string>"
+            status = run_lines(shell, options.command.splitlines())
+        elif options.file is not None:
+            sys.argv = [options.file, *options.args]
+            try:
+                with open(options.file, encoding="utf-8", errors="replace") as handle:
+                    lines = handle.read().splitlines()
+            except OSError as exc:
+                print(f"bgshell: cannot open file {options.file!r}: {exc.strerror}", file=sys.stderr)
+                return 2
+            shell.evaluator.filename = options.file
+            status = run_lines(shell, lines)
+        else:
+            sys.argv = [""]
+            stay = True
+            if at_terminal:
+                _run_startup_file(shell)
+
+        if status is None and stay:
+            shell.evaluator.filename = "<stdin>"
+            if at_terminal:
+                status = _run_terminal(shell, options, color)
+                return _leave(shell, status)
+            status = run_lines(shell, stdin_lines())
+        if status is None:
+            finish(shell)
+        return status if status is not None else (1 if shell.failed else 0)
+    except SystemExit as exc:  # SIGTERM / SIGHUP
+        code = exc.code if isinstance(exc.code, int) else 1
+        return _leave(shell, code)
+
+
+def _run_startup_file(shell: object) -> None:
+    path = os.environ.get("PYTHONSTARTUP")
+    if path and os.path.isfile(path):
+        shell.evaluator.run_file(path)  # type: ignore[attr-defined]
+
+
+def _run_terminal(shell: object, options: argparse.Namespace, color: bool) -> int:
+    from bgshell.history import open_history
+    from bgshell.terminal import TerminalFrontend
+
+    print(f"bgshell {__version__} on Python {sys.version.split()[0]}. EXPR & runs it in the background; help lists the builtins.")
+    frontend = TerminalFrontend(
+        shell,  # type: ignore[arg-type]
+        history=open_history(options.history),
+        notify_immediately=options.notify == "immediate",
+        color=color,
+    )
+    return frontend.run()
+
+
+def _leave(shell: object, status: int) -> int:
+    """Stop running jobs; if one will not stop, exit without waiting for it."""
+    if not shell.stop_jobs():  # type: ignore[attr-defined]
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+    return status

@@ -148,6 +148,9 @@ class BackgroundJobBase:
 
     strform: str
     num: int | None
+    #: A value with ``__await__`` returned by ``call()`` is run to its end on the
+    #: shared asyncio loop and its outcome becomes the job's (a coroutine job).
+    run_awaitables = True
 
     def __init__(self) -> None:
         """Must be implemented in subclasses.
@@ -528,6 +531,7 @@ class BackgroundJobManager:
         self._finished: deque[BackgroundJobBase] = deque()
         self._next_num = 1
         self.default_kind = default_kind
+        self._listeners: list[Callable[[], None]] = []
 
     # -- the lists ---------------------------------------------------------------
     @property
@@ -679,6 +683,19 @@ class BackgroundJobManager:
             else:
                 self._dead[num] = job
             self._finished.append(job)
+        for listener in self._listeners:
+            try:
+                listener()
+            except Exception:  # a listener's failure must not stop the job ending
+                pass
+
+    def add_finish_listener(self, listener: Callable[[], None]) -> None:
+        """Call *listener()* (from the job's thread) whenever a job has ended.
+
+        A shell uses it to wake its prompt and announce the job at once; the job is
+        already in ``drain_finished()`` when the listener runs.
+        """
+        self._listeners.append(listener)
 
     # -- looking jobs up -------------------------------------------------------------
     def __getitem__(self, job_key: int | BackgroundJobBase) -> BackgroundJobBase:

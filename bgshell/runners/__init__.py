@@ -32,7 +32,23 @@ def _thread_runner() -> Runner:
     return ThreadRunner()
 
 
-_FACTORIES: dict[str, Callable[[], Runner]] = {"thread": _thread_runner}
+def _coroutine_runner() -> Runner:
+    from bgshell.runners.coroutine import CoroutineRunner
+
+    return CoroutineRunner()
+
+
+def _process_runner() -> Runner:
+    from bgshell.runners.process import ProcessRunner
+
+    return ProcessRunner()
+
+
+_FACTORIES: dict[str, Callable[[], Runner]] = {
+    "thread": _thread_runner,
+    "process": _process_runner,
+    "coroutine": _coroutine_runner,
+}
 _RUNNERS: dict[str, Runner] = {}
 _lock = threading.Lock()
 

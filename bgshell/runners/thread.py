@@ -72,7 +72,12 @@ def execute(job: Any) -> None:
     except BaseException as exc:  # SystemExit, KeyboardInterrupt... end the job only
         job._finish(exception=exc, killed=killed)
     else:
-        job._finish(value)
+        if job.run_awaitables and hasattr(type(value), "__await__"):
+            from bgshell.runners import get_runner
+
+            get_runner("coroutine").adopt(job, value)  # the task will finish the job
+        else:
+            job._finish(value)
 
 
 def _stop_interrupts(job: Any, thread_id: int) -> bool:

@@ -1,0 +1,119 @@
+"""The user's namespace and running code in the foreground, as ``python3 -i`` does.
+
+Statements execute; if the input ends in an expression its value is printed with
+``repr`` and kept in ``_`` (``None`` is not printed).  An exception prints its
+traceback without bgshell's own frames and the shell goes on.  Top-level ``await``
+runs on the shared asyncio loop, as in ``python -m asyncio``.
+"""
+
+from __future__ import annotations
+
+import builtins
+import sys
+import types
+from typing import Any, TextIO
+
+from bgshell.codesplit import compile_split
+from bgshell.jobs import format_exception
+
+__all__ = ["make_namespace", "Evaluator", "safe_repr", "MAX_REPR"]
+
+#: Characters of a value's repr shown at most; the whole value stays in ``_``.
+MAX_REPR = 200_000
+
+
+def make_namespace(**names: Any) -> dict[str, Any]:
+    """A fresh ``__main__`` module's namespace, installed as ``sys.modules['__main__']``.
+
+    Being the real ``__main__`` lets pickle (and cloudpickle, for process jobs) find
+    classes and functions defined at the prompt, as in ``python3 -i``.
+    """
+    module = types.ModuleType("__main__", None)
+    module.__dict__["__builtins__"] = builtins
+    module.__dict__.update(names)
+    sys.modules["__main__"] = module
+    return module.__dict__
+
+
+def safe_repr(value: Any, limit: int = MAX_REPR) -> str:
+    """``repr(value)``, or one line saying why it could not be shown; cut at *limit*."""
+    try:
+        text = repr(value)
+    except Exception as exc:  # a hostile __repr__ must not take the shell down
+        return f"<repr() of {type(value).__name__} object failed: {_exception_line(exc)}>"
+    if not isinstance(text, str):
+        return f"<repr() of {type(value).__name__} object returned {type(text).__name__}, not str>"
+    if len(text) > limit:
+        text = f"{text[:limit]}\n[... {len(text) - limit:,} more characters not shown; the value is in _]"
+    return text
+
+
+def _exception_line(exc: BaseException) -> str:
+    from bgshell.joblines import exception_summary
+
+    return exception_summary(exc)
+
+
+class Evaluator:
+    """Runs input in one namespace in the calling (main) thread."""
+
+    def __init__(self, namespace: dict[str, Any], filename: str = "<stdin>") -> None:
+        self.namespace = namespace
+        self.filename = filename
+
+    def display(self, value: Any, out: TextIO | None = None) -> None:
+        """Print *value* like the interactive interpreter, and keep it in ``_``."""
+        if value is None:
+            return
+        self.namespace["_"] = value
+        print(safe_repr(value), file=out or sys.stdout)
+
+    def run(self, source: str) -> bool:
+        """Run *source*; True if it ran without an exception.
+
+        ``SystemExit`` (``exit()``) is re-raised for the shell to decide; every other
+        exception, ``KeyboardInterrupt`` included, is printed.
+        """
+        try:
+            split = compile_split(source, self.filename)
+        except SyntaxError as exc:
+            self.show_exception(exc)
+            return False
+        try:
+            if split.body is not None:
+                self._execute(split.body)
+            if split.last_expr is not None:
+                self.display(self._execute(split.last_expr))
+        except SystemExit:
+            raise
+        except BaseException as exc:
+            self.show_exception(exc)
+            return False
+        return True
+
+    def _execute(self, code: types.CodeType) -> Any:
+        value = eval(code, self.namespace)
+        if code.co_flags & 0x0080:  # CO_COROUTINE: top-level await
+            from bgshell.runners.coroutine import run_foreground
+
+            value = run_foreground(value)
+        return value
+
+    def run_file(self, path: str) -> bool:
+        """Execute a whole file in the namespace (``PYTHONSTARTUP``); print any error."""
+        try:
+            with open(path, "rb") as handle:
+                code = compile(handle.read(), path, "exec")
+            exec(code, self.namespace)
+        except SystemExit:
+            raise
+        except BaseException as exc:
+            self.show_exception(exc)
+            return False
+        return True
+
+    @staticmethod
+    def show_exception(exc: BaseException) -> None:
+        """Print *exc*'s traceback, without bgshell's frames, to stderr."""
+        sys.stderr.write(format_exception(exc))
+        sys.stderr.flush()

@@ -1,0 +1,113 @@
+"""The program a process job runs in: ``python -m bgshell.runners.child RESULT_FD``.
+
+It starts ahead of time, imports what every job needs, and waits on stdin, so a job
+launches in the time it takes to send it.  Protocol, each message a 4-byte big-endian
+length then the bytes:
+
+1. from the shell: a stdlib pickle of ``{"cwd": ..., "path": [...]}``, applied before
+   anything else is unpickled, so modules the job names import from the shell's
+   current directory and ``sys.path``;
+2. from the shell: a cloudpickle of the job's payload (see ``process.payload_for``);
+3. to the shell, on RESULT_FD: a cloudpickle of ``("ok", value, exports)`` or
+   ``("error", exception_or_None, traceback_text)``.
+
+The job's own output goes to fds 1 and 2, which the shell reads as the job's output.
+End of input before a job arrives (the shell left) ends the process quietly.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import struct
+import sys
+import traceback
+from typing import Any, BinaryIO
+
+import cloudpickle
+
+_HEADER = struct.Struct(">I")
+
+
+def read_message(stream: BinaryIO) -> bytes | None:
+    head = stream.read(_HEADER.size)
+    if len(head) < _HEADER.size:
+        return None
+    (size,) = _HEADER.unpack(head)
+    data = stream.read(size)
+    return data if len(data) == size else None
+
+
+def write_message(fd: int, data: bytes) -> None:
+    view = memoryview(_HEADER.pack(len(data)) + data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def run_payload(payload: tuple[Any, ...]) -> tuple[Any, dict[str, Any]]:
+    """Execute a payload; return (value, names to send back to the shell)."""
+    what = payload[0]
+    if what == "call":
+        _, func, args, kwargs = payload
+        return func(*args, **kwargs), {}
+    if what == "code":
+        _, body, last_expr, namespace = payload
+        sent = dict(namespace)
+        namespace.setdefault("__builtins__", __builtins__)
+        namespace.setdefault("__name__", "__main__")
+        if body is not None:
+            exec(body, namespace)
+        value = eval(last_expr, namespace) if last_expr is not None else None
+        # What the code bound or rebound goes back to land in the shell's namespace.
+        exports = {
+            name: obj
+            for name, obj in namespace.items()
+            if not name.startswith("__") and (name not in sent or sent[name] is not obj)
+        }
+        return value, exports
+    raise ValueError(f"unknown payload {what!r}")
+
+
+def _format(exc: BaseException) -> str:
+    tb = exc.__traceback__
+    # Leave out this module's own frames: the user's code starts after them.
+    while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
+        tb = tb.tb_next
+    return "".join(traceback.format_exception(type(exc), exc, tb))
+
+
+def main() -> None:
+    result_fd = int(sys.argv[1])
+    stdin = sys.stdin.buffer
+    header = read_message(stdin)
+    if header is None:
+        return
+    setup = pickle.loads(header)
+    os.chdir(setup["cwd"])
+    sys.path[:] = setup["path"]
+    os.environ.clear()
+    os.environ.update(setup["env"])
+    data = read_message(stdin)
+    if data is None:
+        return
+    try:
+        payload = cloudpickle.loads(data)
+        value, exports = run_payload(payload)
+        outcome: tuple[Any, ...] = ("ok", value, exports)
+    except BaseException as exc:  # SystemExit included: the job ends, it reports why
+        outcome = ("error", exc, _format(exc))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        message = cloudpickle.dumps(outcome)
+    except Exception as exc:
+        if outcome[0] == "ok":
+            problem = RuntimeError(f"the job's value (or a name it bound) could not be sent back to the shell: {exc}")
+            message = cloudpickle.dumps(("error", problem, f"{type(problem).__name__}: {problem}\n"))
+        else:  # the exception itself does not pickle: send its text
+            message = cloudpickle.dumps(("error", None, outcome[2]))
+    write_message(result_fd, message)
+
+
+if __name__ == "__main__":
+    main()

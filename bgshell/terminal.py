@@ -1,0 +1,199 @@
+"""The terminal front end, on prompt_toolkit.
+
+Reads input with a ``PromptSession`` (``>>> `` and ``... ``, Python highlighting,
+history with Ctrl-R, completion, Enter that submits only complete input), and shows
+a job's end the moment it happens: a job thread only schedules the announcement on
+the prompt's event loop, where ``run_in_terminal`` prints it above the prompt and
+redraws what was being typed.  ``--notify=prompt`` waits for the next prompt
+instead.  While jobs run, a bottom toolbar lists them (prompt_toolkit draws it only
+when the terminal answers cursor-position requests; otherwise it is silently left
+out).
+
+Only the ``prompt()`` call is wrapped in ``patch_stdout``: wrapping the whole loop
+would make foreground output asynchronous.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Iterable
+
+from prompt_toolkit import PromptSession
+from prompt_toolkit.application import run_in_terminal
+from prompt_toolkit.application.current import set_app
+from prompt_toolkit.completion import CompleteEvent, Completer, Completion
+from prompt_toolkit.document import Document
+from prompt_toolkit.filters import Condition
+from prompt_toolkit.key_binding import KeyBindings
+from prompt_toolkit.output import ColorDepth
+from prompt_toolkit.patch_stdout import patch_stdout
+
+from bgshell import capture
+from bgshell.commands import BUILTINS
+from bgshell.completion import complete
+from bgshell.joblines import announcement, format_elapsed, short_input
+from bgshell.repl import ExitRequest, Shell
+from bgshell.source import is_complete
+
+__all__ = ["TerminalFrontend"]
+
+_KINDS = ("thread", "process")
+
+
+class ShellCompleter(Completer):
+    """prompt_toolkit adapter for ``bgshell.completion.complete``."""
+
+    def __init__(self, shell: Shell) -> None:
+        self.shell = shell
+
+    def get_completions(self, document: Document, complete_event: CompleteEvent) -> Iterable[Completion]:
+        try:
+            length, candidates = complete(
+                document.text_before_cursor,
+                self.shell.namespace,
+                BUILTINS,
+                list(self.shell.jobs.all),
+                _KINDS,
+            )
+        except Exception:  # completion must never break typing
+            return
+        for candidate in candidates:
+            yield Completion(candidate, start_position=-length)
+
+
+class TerminalFrontend:
+    """Runs the shell at a terminal until the user leaves; ``run()`` returns the status."""
+
+    def __init__(
+        self,
+        shell: Shell,
+        *,
+        history: Any = None,
+        notify_immediately: bool = True,
+        color: bool = True,
+    ) -> None:
+        self.shell = shell
+        shell.interactive = True
+        self.notify_immediately = notify_immediately
+        lexer = None
+        if color:
+            from prompt_toolkit.lexers import PygmentsLexer
+            from pygments.lexers.python import PythonLexer
+
+            lexer = PygmentsLexer(PythonLexer)
+        self.session: PromptSession[str] = PromptSession(
+            message=">>> ",
+            multiline=True,
+            prompt_continuation=lambda width, line, wrap: "... ",
+            lexer=lexer,
+            history=history,
+            completer=ShellCompleter(shell),
+            complete_while_typing=False,
+            key_bindings=self._key_bindings(),
+            color_depth=None if color else ColorDepth.DEPTH_1_BIT,
+            include_default_pygments_style=color,
+            enable_open_in_editor=False,
+        )
+        shell.jobs.add_finish_listener(self._job_ended)
+
+    # -- reading ---------------------------------------------------------------------------
+    def _key_bindings(self) -> KeyBindings:
+        bindings = KeyBindings()
+        shell = self.shell
+
+        @bindings.add("enter", filter=~Condition(lambda: self.session.app.current_buffer.complete_state is not None))
+        def _enter(event: Any) -> None:
+            buffer = event.current_buffer
+            document = buffer.document
+            text = document.text
+            on_blank_line = not document.current_line.strip()
+            candidate = text.rstrip() + "\n" if on_blank_line and "\n" in text else text
+            at_end = not document.text_after_cursor.strip()
+            if at_end and is_complete(candidate, BUILTINS, shell.is_bound):
+                buffer.text = text.rstrip() if on_blank_line else text
+                buffer.validate_and_handle()
+                return
+            indent = document.current_line_before_cursor[
+                : len(document.current_line_before_cursor) - len(document.current_line_before_cursor.lstrip())
+            ]
+            if document.current_line_before_cursor.rstrip().endswith(":"):
+                indent += "    "
+            buffer.insert_text("\n" + indent)
+
+        @bindings.add("escape", "enter")
+        def _newline(event: Any) -> None:
+            event.current_buffer.insert_text("\n")
+
+        return bindings
+
+    def _toolbar(self) -> str:
+        running = self.shell.jobs.running
+        if not running:
+            return ""
+        shown = "  ".join(
+            f"[{job.num}] {short_input(job)[:24]} {format_elapsed(job.elapsed)}" for job in running[:4]
+        )
+        more = f"  +{len(running) - 4} more" if len(running) > 4 else ""
+        return f" {len(running)} running: {shown}{more}"
+
+    def read(self) -> str:
+        """One complete input from the user (raises ``EOFError``/``KeyboardInterrupt``)."""
+        running = bool(self.shell.jobs.running)
+        with patch_stdout(raw=True):
+            capture.install()  # keep job output routed past patch_stdout's own stream
+            return self.session.prompt(
+                bottom_toolbar=self._toolbar if running else None,
+                refresh_interval=1.0 if running else 0,
+            )
+
+    # -- announcing while the prompt is up ----------------------------------------------------
+    def _job_ended(self) -> None:
+        """Called from a job's thread: wake the prompt's loop (thread-safe)."""
+        if not self.notify_immediately:
+            return
+        app = self.session.app
+        loop = getattr(app, "loop", None)
+        if app.is_running and loop is not None:
+            try:
+                loop.call_soon_threadsafe(self._announce_now, app)
+            except RuntimeError:  # the loop closed between the check and the call
+                pass
+
+    def _announce_now(self, app: Any) -> None:
+        if not app.is_running:
+            return  # the prompt ended; the loop announces before the next one
+        fresh = self.shell.jobs.drain_finished()
+        if not fresh:
+            return
+        lines = "".join(announcement(job) + "\n" for job in fresh)
+        out = sys.__stdout__
+
+        def show() -> None:
+            out.write(lines)
+            out.flush()
+
+        with set_app(app):
+            run_in_terminal(show)
+        app.invalidate()
+
+    # -- the loop -------------------------------------------------------------------------------
+    def run(self) -> int:
+        shell = self.shell
+        while True:
+            shell.announce_finished()
+            try:
+                text = self.read()
+            except KeyboardInterrupt:
+                continue
+            except EOFError:
+                try:
+                    shell.request_exit(0)
+                except ExitRequest as request:
+                    return request.code
+                continue
+            try:
+                shell.handle(text)
+            except ExitRequest as request:
+                return request.code
+            except KeyboardInterrupt:
+                print("\nKeyboardInterrupt", file=sys.stderr)
