@@ -91,8 +91,7 @@ def main(argv: list[str] | None = None) -> int:
                 status = _run_terminal(shell, options, color)
                 return _leave(shell, status)
             status = run_lines(shell, stdin_lines())
-        if status is None:
-            finish(shell)
+        finish(shell)  # also after exit(): what was started is waited for, not lost
         return status if status is not None else (1 if shell.failed else 0)
     except SystemExit as exc:  # SIGTERM / SIGHUP
         code = exc.code if isinstance(exc.code, int) else 1

@@ -35,15 +35,31 @@ class SplitCode:
     is_async: bool
 
 
-def compile_split(source: str, filename: str = "<input>") -> SplitCode:
+def compile_split(source: str, filename: str = "<input>", first_line: int = 1) -> SplitCode:
     """Compile *source*; raise ``SyntaxError`` (never anything else) when it is invalid.
+
+    *first_line* is the line of *filename* that *source* starts at, so tracebacks
+    from a script run input by input point at the right lines.
 
     Values of ``ValueError`` from ``compile`` (a NUL byte, for instance) and of
     ``RecursionError``/``MemoryError`` from a pathologically nested input are turned
     into ``SyntaxError`` so that callers have one error to report.
     """
     try:
-        tree = ast.parse(source, filename, "exec")
+        try:
+            tree = ast.parse(source, filename, "exec")
+        except SyntaxError as exc:
+            if first_line > 1 and exc.lineno is not None:
+                # CPython may have read the text from the file at the unshifted line.
+                lines = source.splitlines()
+                if 0 < exc.lineno <= len(lines):
+                    exc.text = lines[exc.lineno - 1] + "\n"
+                exc.lineno += first_line - 1
+                if getattr(exc, "end_lineno", None) is not None:
+                    exc.end_lineno += first_line - 1
+            raise
+        if first_line > 1:
+            ast.increment_lineno(tree, first_line - 1)
         last: ast.Expression | None = None
         if tree.body and isinstance(tree.body[-1], ast.Expr):
             last = ast.Expression(tree.body.pop().value)

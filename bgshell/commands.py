@@ -226,7 +226,7 @@ def cmd_help(shell: Shell, args: list[str]) -> None:
 HELP_TEXT = """\
 bgshell: Python, where a trailing & runs the input as a background job.
   EXPR &            run EXPR in the background; prints [N] EXPR
-  STATEMENT &       run a statement in the background (its effects land when it ends)
+  STATEMENT &       run a statement in the background (a process job's bindings land when it ends)
   EXPR &:process    run it in a separate process (&:thread for a thread)
 Builtins (also with a % prefix, e.g. %jobs; a name you bound yourself is your variable):"""
 
@@ -239,7 +239,7 @@ BUILTINS: dict[str, Builtin] = {
         Builtin("traceback", "traceback [N]", "print the traceback of dead job N (or of all)", cmd_traceback),
         Builtin("output", "output N", "print what job N wrote to stdout and stderr", cmd_output),
         Builtin("wait", "wait [N ...]", "wait for those jobs (or all) to end; Ctrl-C stops waiting", cmd_wait),
-        Builtin("kill", "kill N [N ...]", "stop jobs (threads at their next Python line)", cmd_kill),
+        Builtin("kill", "kill N [N ...]", "stop jobs (a thread at its next Python instruction)", cmd_kill),
         Builtin("remove", "remove N [N ...]", "forget finished jobs", cmd_remove),
         Builtin("flush", "flush", "forget all finished jobs you have been told about", cmd_flush),
         Builtin("kind", "kind [thread|process]", "show or set how new jobs run", cmd_kind),

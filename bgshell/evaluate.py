@@ -22,6 +22,29 @@ __all__ = ["make_namespace", "Evaluator", "safe_repr", "MAX_REPR"]
 MAX_REPR = 200_000
 
 
+class Quitter:
+    """``exit``/``quit`` for the shell: like site's, but without closing ``sys.stdin``.
+
+    site's ``exit()`` closes stdin before raising ``SystemExit``; when the shell's
+    exit guard keeps the session going, the next prompt would read a closed file.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"Use {self.name}() or Ctrl-D (i.e. EOF) to exit"
+
+    def __call__(self, code: Any = None) -> None:
+        raise SystemExit(code)
+
+
+def install_quitters() -> None:
+    """Replace ``builtins.exit``/``quit`` with ``Quitter`` (this process only)."""
+    builtins.exit = Quitter("exit")  # type: ignore[assignment]
+    builtins.quit = Quitter("quit")  # type: ignore[assignment]
+
+
 def make_namespace(**names: Any) -> dict[str, Any]:
     """A fresh ``__main__`` module's namespace, installed as ``sys.modules['__main__']``.
 
@@ -68,16 +91,17 @@ class Evaluator:
         self.namespace["_"] = value
         print(safe_repr(value), file=out or sys.stdout)
 
-    def run(self, source: str) -> bool:
+    def run(self, source: str, first_line: int = 1) -> bool:
         """Run *source*; True if it ran without an exception.
 
         ``SystemExit`` (``exit()``) is re-raised for the shell to decide; every other
-        exception, ``KeyboardInterrupt`` included, is printed.
+        exception, ``KeyboardInterrupt`` included, is printed.  *first_line*: where
+        *source* starts in ``self.filename``.
         """
         try:
-            split = compile_split(source, self.filename)
+            split = compile_split(source, self.filename, first_line)
         except SyntaxError as exc:
-            self.show_exception(exc)
+            self.show_syntax_error(exc)
             return False
         try:
             if split.body is not None:
@@ -111,6 +135,14 @@ class Evaluator:
             self.show_exception(exc)
             return False
         return True
+
+    @staticmethod
+    def show_syntax_error(exc: SyntaxError) -> None:
+        """Print a compile error as ``python3 -i`` does: no traceback, just the spot."""
+        import traceback
+
+        sys.stderr.write("".join(traceback.format_exception_only(type(exc), exc)))
+        sys.stderr.flush()
 
     @staticmethod
     def show_exception(exc: BaseException) -> None:

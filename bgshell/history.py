@@ -9,6 +9,7 @@ the session.  The format is prompt_toolkit's ``FileHistory`` format.
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from pathlib import Path
 from typing import Iterable
@@ -36,7 +37,8 @@ def _make_private(path: Path) -> None:
         os.chmod(directory, 0o700)  # mkdir's mode is filtered by the umask
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     try:
-        if os.fstat(fd).st_uid == os.getuid():
+        info = os.fstat(fd)
+        if stat.S_ISREG(info.st_mode) and info.st_uid == os.getuid():  # never /dev/null
             os.fchmod(fd, 0o600)
     finally:
         os.close(fd)

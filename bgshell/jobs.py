@@ -311,11 +311,15 @@ class BackgroundJobBase:
             raise self._exception
         return self._value
 
-    def kill(self) -> bool:
-        """Ask the job's runner to stop it; False if it is not running."""
+    def kill(self, force: bool = False) -> bool:
+        """Ask the job's runner to stop it; False if it is not running.
+
+        ``force`` skips any grace period (a process job gets SIGKILL at once); a
+        shell uses it when it leaves, so nothing it started outlives it.
+        """
         if self._state.finished or self._runner is None:
             return False
-        return bool(self._runner.kill(self))
+        return bool(self._runner.kill(self, force))
 
     def add_ended_hook(self, hook: Callable[[BackgroundJobBase], None]) -> None:
         """Call *hook(job)* when the job ends, before ``join`` returns (not after)."""
@@ -471,11 +475,22 @@ class BackgroundJobCode(BackgroundJobBase):
 
     def call(self) -> Any:
         split = self.split
+        if split.is_async:  # top-level await: the job continues as a coroutine job
+            return self._call_async()
         if split.body is not None:
             exec(split.body, self.namespace)
         if split.last_expr is not None:
             return eval(split.last_expr, self.namespace)
         return None
+
+    async def _call_async(self) -> Any:
+        value = None
+        for code in (self.split.body, self.split.last_expr):
+            if code is not None:
+                value = eval(code, self.namespace)
+                if code.co_flags & 0x0080:  # CO_COROUTINE
+                    value = await value
+        return value if self.split.last_expr is not None else None
 
 
 def _safe_str(obj: object) -> str:

@@ -12,17 +12,17 @@ from typing import Iterable
 
 from bgshell.commands import BUILTINS
 from bgshell.repl import ExitRequest, Shell
-from bgshell.script import iter_inputs
+from bgshell.script import iter_numbered_inputs
 
 __all__ = ["run_lines", "finish"]
 
 
 def run_lines(shell: Shell, lines: Iterable[str]) -> int | None:
     """Run every input in *lines*; return an exit code if the input asked to exit."""
-    for text in iter_inputs(lines, BUILTINS, shell.is_bound):
+    for first_line, text in iter_numbered_inputs(lines, BUILTINS, shell.is_bound):
         shell.announce_finished()
         try:
-            shell.handle(text)
+            shell.handle(text, first_line)
         except ExitRequest as request:
             return request.code
         sys.stdout.flush()

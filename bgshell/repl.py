@@ -12,7 +12,7 @@ import sys
 from typing import Any
 
 from bgshell.commands import BUILTINS, run_builtin
-from bgshell.evaluate import Evaluator, make_namespace
+from bgshell.evaluate import Evaluator, install_quitters, make_namespace
 from bgshell.joblines import announcement, listing_line, short_input
 from bgshell.jobs import BackgroundJobBase, BackgroundJobCode, BackgroundJobManager
 from bgshell.source import classify
@@ -37,8 +37,11 @@ class Shell:
     """One session: a namespace with the job manager bound as ``jobs``."""
 
     def __init__(self, *, default_kind: str = "thread", filename: str = "<stdin>") -> None:
-        self.jobs = BackgroundJobManager(default_kind=default_kind)
+        self.jobs = BackgroundJobManager()
+        if default_kind != self.jobs.default_kind:
+            self.default_kind = default_kind
         self.namespace = make_namespace(jobs=self.jobs)
+        install_quitters()
         self.evaluator = Evaluator(self.namespace, filename)
         #: True once any input failed (an exception, a usage error): the exit status
         #: of a non-interactive run.
@@ -55,6 +58,9 @@ class Shell:
 
     @default_kind.setter
     def default_kind(self, kind: str) -> None:
+        from bgshell.runners import get_runner
+
+        get_runner(kind)  # a process runner starts its first spare now, not at the first job
         self.jobs.default_kind = kind
 
     # -- the language ------------------------------------------------------------------
@@ -66,17 +72,21 @@ class Shell:
         value = self.namespace.get(name, _MISSING)
         return value is not _MISSING and value is not self.jobs
 
-    def handle(self, text: str) -> None:
-        """Run one complete input.  Raises ``ExitRequest`` when the session should end."""
+    def handle(self, text: str, first_line: int = 1) -> None:
+        """Run one complete input.  Raises ``ExitRequest`` when the session should end.
+
+        The exit guard stays armed only while the user keeps asking to exit: any
+        other input in between means a later exit warns again.
+        """
         classified = classify(text, BUILTINS, self.is_bound)
         kind = classified.kind
-        if kind != "empty":
-            self._exit_warned = self._exit_warned and _is_exit_call(classified.code)
+        asked_to_exit = False
         ok = True
         if kind == "python":
             try:
-                ok = self.evaluator.run(classified.code)
+                ok = self.evaluator.run(classified.code, first_line)
             except SystemExit as exc:
+                asked_to_exit = True
                 self.request_exit(_exit_code(exc))
         elif kind == "background":
             ok = self.start_background(classified.code, classified.job_kind) is not None
@@ -87,13 +97,15 @@ class Shell:
             ok = False
         if not ok:
             self.failed = True
+        if kind != "empty" and not asked_to_exit:
+            self._exit_warned = False
 
     def start_background(self, code: str, kind: str | None) -> BackgroundJobBase | None:
         """Start *code* as a job of *kind* (the session default when None) and say so."""
         try:
             job = BackgroundJobCode(code, self.namespace)
         except SyntaxError as exc:
-            self.evaluator.show_exception(exc)
+            self.evaluator.show_syntax_error(exc)
             return None
         job.daemon = True  # the exit guard, not the interpreter, decides about running jobs
         try:
@@ -144,6 +156,9 @@ class Shell:
         for job in running:
             job.kill()
         self.jobs.wait([job.num for job in running], timeout=EXIT_GRACE_SECONDS)
+        for job in running:
+            if job.is_alive():
+                job.kill(force=True)
         return not any(job.is_alive() for job in running)
 
 
@@ -156,6 +171,3 @@ def _exit_code(exc: SystemExit) -> int:
     print(code, file=sys.stderr)
     return 1
 
-
-def _is_exit_call(code: str) -> bool:
-    return code.strip() in ("exit()", "quit()")

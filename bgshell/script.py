@@ -14,7 +14,7 @@ from typing import Callable, Collection, Iterable, Iterator
 
 from bgshell.source import is_complete
 
-__all__ = ["iter_inputs"]
+__all__ = ["iter_inputs", "iter_numbered_inputs"]
 
 _CONTINUATIONS = ("else", "elif", "except", "finally")
 
@@ -34,26 +34,39 @@ def iter_inputs(
     is_bound: Callable[[str], bool],
 ) -> Iterator[str]:
     """Yield each complete input from *lines* (each line without or with its newline)."""
+    for _, text in iter_numbered_inputs(lines, builtins, is_bound):
+        yield text
+
+
+def iter_numbered_inputs(
+    lines: Iterable[str],
+    builtins: Collection[str],
+    is_bound: Callable[[str], bool],
+) -> Iterator[tuple[int, str]]:
+    """Like ``iter_inputs``, with the line number (from 1) each input starts at."""
     buffer: list[str] = []
-    for raw in lines:
+    start = 0
+    for number, raw in enumerate(lines, 1):
         line = raw.rstrip("\r\n")
         if buffer:
             starts_anew = line[:1] not in ("", " ", "\t", "#") and not _continues_block(line)
             if starts_anew and is_complete("\n".join(buffer) + "\n\n", builtins, is_bound):
-                yield "\n".join(buffer)
+                yield start, "\n".join(buffer)
                 buffer = []
             else:
                 buffer.append(line)
                 continue
         if not line.strip() and not buffer:
             continue
+        if not buffer:
+            start = number
         buffer.append(line)
         text = "\n".join(buffer)
         if is_complete(text, builtins, is_bound) and not _opens_block(text):
-            yield text
+            yield start, text
             buffer = []
     if buffer and "\n".join(buffer).strip():
-        yield "\n".join(buffer)
+        yield start, "\n".join(buffer)
 
 
 def _opens_block(text: str) -> bool:

@@ -27,8 +27,9 @@ import warnings
 from collections import deque
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
+from itertools import accumulate
 from dataclasses import dataclass
-from typing import Literal, Optional
+from typing import Literal
 
 __all__ = [
     "BACKGROUND_KINDS",
@@ -56,7 +57,7 @@ class Classified:
     kind: Literal["empty", "python", "background", "builtin", "error"]
     code: str = ""
     """python: the input unchanged; background: the input without the trailing ``&``."""
-    job_kind: Optional[str] = None
+    job_kind: str | None = None
     """background only: a name from BACKGROUND_KINDS, or None for the session default."""
     name: str = ""
     """builtin only: the builtin's name, without any ``%``."""
@@ -70,9 +71,9 @@ class Classified:
 class JobSpec:
     """A parsed job reference: exactly one of the two fields is set."""
 
-    number: Optional[int]
+    number: int | None
     """The job number, for ``N`` and ``%N``."""
-    relative: Optional[str]
+    relative: str | None
     """``"+"`` for the newest job (``%+``, ``%%``), ``"-"`` for the one before it (``%-``)."""
 
 
@@ -102,14 +103,15 @@ _MARKER_CANDIDATE = re.compile(
     r"(?:" + _TAIL_CHAR + r"|#[^\r\n]*(?![^\r\n]))*\Z"
 )
 
-# The fast path of _find_marker: one line of ASCII names, numbers, operators (`!` only
-# in `!=`: alone it is an error token on 3.11), brackets and blanks; what may end it.
+# The fast path of _find_marker (see _find_marker_simple): lines this long or longer,
+# made only of ASCII names, numbers, operators (`!` only in `!=`: alone it is an error
+# token on 3.11), brackets and blanks, optionally ending in one newline.
 _FAST_FROM = 16_384
-# (Each repetition consumes one character, or `!=`, and no two repeated parts can match
-# the same blank, so a failing match backtracks in linear time.)
-_SIMPLE_LINE = re.compile(r"(?:[A-Za-z0-9_ \t+\-*/%@&|^~<>=.,:;()\[\]{}]|!=)*\n?")
+_NOT_SIMPLE = re.compile(r"[^A-Za-z0-9_ \t+\-*/%@&|^~<>=.,:;()\[\]{}!]|![^=]|!\Z")
 _SIMPLE_TAIL = re.compile(r"&[ \t]*(?:(:)[ \t]*(?:([A-Za-z_][A-Za-z0-9_]*)[ \t]*)?)?\n?\Z")
 _SIMPLE_LONE = re.compile(r"[ \t&]*")
+_NOT_BRACKET = re.compile(r"[^()\[\]{}]+")
+_BRACKET_STEP = {"(": 1, "[": 1, "{": 1, ")": -1, "]": -1, "}": -1}
 _UNDECIDED = object()
 
 # Whitespace and comments only (Python's own notion: a comment ends at \r or \n).
@@ -235,7 +237,7 @@ class _Marker:
     """Offset just past the marker's last token."""
     code_end: int
     """Offset just past the last token before the marker on its logical line."""
-    kind_name: Optional[str]
+    kind_name: str | None
     """The NAME after `&:`, "" for a bare `&:`, None for a plain `&`."""
     lone: bool
     """Nothing but other `&`s precedes the marker on its logical line."""
@@ -243,7 +245,7 @@ class _Marker:
     """An earlier logical line holds code (only to word the lone-`&` message)."""
 
 
-def _find_marker(text: str, fast_from: Optional[int] = _FAST_FROM) -> Optional[_Marker]:
+def _find_marker(text: str, fast_from: int | None = _FAST_FROM) -> _Marker | None:
     """Find a trailing background marker on Python tokens, or None.
 
     Any tokenizer failure (unterminated string, EOF inside brackets, bad dedent, NUL
@@ -278,7 +280,7 @@ def _find_marker(text: str, fast_from: Optional[int] = _FAST_FROM) -> Optional[_
     count = 0
     not_amp = 0
     code_before = False
-    last: Optional[tuple[deque[tokenize.TokenInfo], int, int, bool]] = None
+    last: tuple[deque[tokenize.TokenInfo], int, int, bool] | None = None
     try:
         for token in tokenize.generate_tokens(readline):
             kind = token.type
@@ -303,6 +305,8 @@ def _find_marker(text: str, fast_from: Optional[int] = _FAST_FROM) -> Optional[_
                     depth += 1
                 elif string in _CLOSERS:
                     depth -= 1
+                    if depth < 0:
+                        return None  # a closer with no opener: 3.12+ tokenize stops here too
             not_amp += 1
     except Exception:  # TokenError, IndentationError, SyntaxError (3.12+), UnicodeError...
         return None
@@ -353,14 +357,15 @@ def _find_marker_simple(text: str) -> object:
     bracket character is a bracket token, and there is one logical line: reading the
     characters gives exactly what the tokens would.  Anything else is left to tokenize.
     """
-    if _SIMPLE_LINE.fullmatch(text) is None:
+    if _NOT_SIMPLE.search(text, 0, len(text) - text.endswith("\n")) is not None:
         return _UNDECIDED
     tail = _SIMPLE_TAIL.search(text)
     if tail is None:
         return _UNDECIDED  # e.g. `&:=`, `&:1`: let the tokenizer judge
-    opened = text.count("(") + text.count("[") + text.count("{")
-    closed = text.count(")") + text.count("]") + text.count("}")
-    if opened != closed:
+    # Bracket depth, as the token loop tracks it: it must never drop below 0 and must
+    # end at 0.  accumulate() over the brackets alone keeps the per-character work in C.
+    depths = list(accumulate(map(_BRACKET_STEP.__getitem__, _NOT_BRACKET.sub("", text))))
+    if depths and (depths[-1] != 0 or min(depths) < 0):
         return None
     start = tail.start()
     colon, name = tail.group(1), tail.group(2)
@@ -375,7 +380,7 @@ def _is_op(token: tokenize.TokenInfo, string: str) -> bool:
     return token.type == tokenize.OP and token.string == string
 
 
-def _resolve_kind(name: str) -> tuple[Optional[str], str]:
+def _resolve_kind(name: str) -> tuple[str | None, str]:
     """The full job kind a `&:NAME` suffix means, or None and a message saying why not."""
     choices = " or ".join(f"&:{kind}" for kind in BACKGROUND_KINDS)
     if not name:
@@ -474,7 +479,7 @@ def _builtin(name: str, rest: str, backgrounded: bool) -> Classified:
 
 def _match_builtin(
     body: str, builtins: Collection[str], is_bound: Callable[[str], bool], backgrounded: bool
-) -> Optional[Classified]:
+) -> Classified | None:
     """The builtin (or builtin error) that `body` is, or None when it is not one."""
     line, alone = _first_line(body)
     if line.startswith("%"):
@@ -506,7 +511,7 @@ def _match_builtin(
 
 def _classify(
     text: str, builtins: Collection[str], is_bound: Callable[[str], bool]
-) -> tuple[Classified, Optional[_Marker]]:
+) -> tuple[Classified, _Marker | None]:
     """classify(), also returning the marker so is_complete need not tokenize twice."""
     if _is_blank(text):
         return Classified("empty"), None
@@ -517,7 +522,7 @@ def _classify(
         return found, marker
     if marker is None:
         return Classified("python", code=text), None
-    job_kind: Optional[str] = None
+    job_kind: str | None = None
     if marker.kind_name is not None:
         job_kind, problem = _resolve_kind(marker.kind_name)
         if problem:
@@ -549,7 +554,7 @@ def classify(text: str, builtins: Collection[str], is_bound: Callable[[str], boo
     return _classify(text, builtins, is_bound)[0]
 
 
-def split_background(text: str) -> tuple[str, bool, Optional[str]]:
+def split_background(text: str) -> tuple[str, bool, str | None]:
     """Split a trailing ``&`` / ``&:KIND`` off, on tokens: ``(code, backgrounded, job_kind)``.
 
     This is the token-level step only: it does not check that the code compiles nor
@@ -561,7 +566,7 @@ def split_background(text: str) -> tuple[str, bool, Optional[str]]:
     marker = _find_marker(text)
     if marker is None or marker.lone:
         return text, False, None
-    job_kind: Optional[str] = None
+    job_kind: str | None = None
     if marker.kind_name is not None:
         job_kind, problem = _resolve_kind(marker.kind_name)
         if problem:
@@ -633,9 +638,9 @@ def _block_complete(source: str) -> bool:
         return True
     if len(tree.body) < 2:
         return True  # one statement that "single" rejected: a genuine error
-    if isinstance(tree.body[-1], _COMPOUND) and not source.endswith(("\n", "\r")):
-        return False
-    return True
+    # A block ending in a compound statement waits for its empty line, as python -i would.
+    ends_open = isinstance(tree.body[-1], _COMPOUND) and not source.endswith(("\n", "\r"))
+    return not ends_open
 
 
 def parse_jobspec(spec: str) -> JobSpec:

@@ -144,6 +144,7 @@ class TerminalFrontend:
             return self.session.prompt(
                 bottom_toolbar=self._toolbar if running else None,
                 refresh_interval=1.0 if running else 0,
+                pre_run=self._catch_up,
             )
 
     # -- announcing while the prompt is up ----------------------------------------------------
@@ -158,6 +159,15 @@ class TerminalFrontend:
                 loop.call_soon_threadsafe(self._announce_now, app)
             except RuntimeError:  # the loop closed between the check and the call
                 pass
+
+    def _catch_up(self) -> None:
+        """The prompt is up: announce a job that ended after the loop's last look.
+
+        From here on ``_job_ended`` reaches the running prompt, so no end is missed.
+        """
+        if self.notify_immediately:
+            app = self.session.app
+            app.loop.call_soon(self._announce_now, app)
 
     def _announce_now(self, app: Any) -> None:
         if not app.is_running:

@@ -2,8 +2,9 @@
 
 ``start(job)``
     arrange for ``job`` to execute and, whatever happens, to call ``job._finish`` once;
-``kill(job) -> bool``
-    ask the job to stop (returns False if it is not running).
+``kill(job, force=False) -> bool``
+    ask the job to stop (returns False if it is not running); ``force`` is for
+    leaving the shell: stop it now, with no grace period.
 
 and a ``kind`` name ("thread", "process", "coroutine").  The manager keeps jobs of every
 kind in the same lists and never asks which kind it holds.  Runners are created on
@@ -23,7 +24,7 @@ class Runner(Protocol):
 
     def start(self, job: Any) -> None: ...
 
-    def kill(self, job: Any) -> bool: ...
+    def kill(self, job: Any, force: bool = False) -> bool: ...
 
 
 def _thread_runner() -> Runner:

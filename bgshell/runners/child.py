@@ -49,7 +49,7 @@ def run_payload(payload: tuple[Any, ...]) -> tuple[Any, dict[str, Any]]:
     what = payload[0]
     if what == "call":
         _, func, args, kwargs = payload
-        return func(*args, **kwargs), {}
+        return _settle(func(*args, **kwargs)), {}
     if what == "code":
         _, body, last_expr, namespace = payload
         sent = dict(namespace)
@@ -57,7 +57,7 @@ def run_payload(payload: tuple[Any, ...]) -> tuple[Any, dict[str, Any]]:
         namespace.setdefault("__name__", "__main__")
         if body is not None:
             exec(body, namespace)
-        value = eval(last_expr, namespace) if last_expr is not None else None
+        value = _settle(eval(last_expr, namespace) if last_expr is not None else None)
         # What the code bound or rebound goes back to land in the shell's namespace.
         exports = {
             name: obj
@@ -66,6 +66,19 @@ def run_payload(payload: tuple[Any, ...]) -> tuple[Any, dict[str, Any]]:
         }
         return value, exports
     raise ValueError(f"unknown payload {what!r}")
+
+
+async def _await(awaitable: Any) -> Any:
+    return await awaitable
+
+
+def _settle(value: Any) -> Any:
+    """An awaitable value (``fetch(url) &:process``) is run to its end here."""
+    if hasattr(type(value), "__await__"):
+        import asyncio
+
+        return asyncio.run(_await(value))
+    return value
 
 
 def _format(exc: BaseException) -> str:

@@ -121,7 +121,7 @@ class CoroutineRunner:
             job.kind = self.kind
         loop.call_soon_threadsafe(schedule)
 
-    def kill(self, job: Any) -> bool:
+    def kill(self, job: Any, force: bool = False) -> bool:
         with job._lock:
             if not job._request_kill():
                 return False

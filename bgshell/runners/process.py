@@ -270,15 +270,17 @@ class ProcessRunner:
                 exc = ProcessJobError(tb_text.strip().splitlines()[-1] if tb_text.strip() else "the job failed")
             job._finish(exception=exc, tb_text=tb_text, killed=killed)
 
-    def kill(self, job: BackgroundJobBase) -> bool:
+    def kill(self, job: BackgroundJobBase, force: bool = False) -> bool:
         with job._lock:
             if job._state is JobState.CREATED:
                 job._state = JobState.KILLING
                 return True
-            if not job._request_kill():
+            if not job._request_kill() and not force:
                 return False
             child = job._handle
-        if isinstance(child, _Child):
+        if isinstance(child, _Child) and force:
+            child.signal_group(signal.SIGKILL)
+        elif isinstance(child, _Child):
             child.signal_group(signal.SIGTERM)
             timer = threading.Timer(self.grace_seconds, self._force, args=(child,))
             timer.daemon = True

@@ -157,7 +157,7 @@ class ThreadRunner:
     def idle_workers(self) -> int:
         return len(self._idle)
 
-    def kill(self, job: Any) -> bool:
+    def kill(self, job: Any, force: bool = False) -> bool:
         with job._lock:
             if job._state is JobState.CREATED:
                 job._state = JobState.KILLING  # _begin will refuse to run it
