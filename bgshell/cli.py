@@ -47,8 +47,31 @@ def _terminate(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
+def _split_command(argv: list[str]) -> tuple[list[str], list[str] | None]:
+    """Options before ``-c CODE`` and ``[CODE, ARGS...]`` (None without ``-c``).
+
+    As with ``python3 -c``, everything after CODE belongs to the code's
+    ``sys.argv`` even when it looks like an option.
+    """
+    for index, arg in enumerate(argv):
+        if arg == "--":
+            return argv, None
+        if not arg.startswith("-") or arg == "-":
+            return argv, None  # FILE: argparse's REMAINDER already keeps what follows
+        if arg == "-c":
+            if index + 1 == len(argv):
+                return argv, None  # argparse says "-c: expected one argument"
+            return argv[:index], argv[index + 1:]
+        if arg.startswith("-c") and not arg.startswith("--"):
+            return argv[:index], [arg[2:], *argv[index + 1:]]
+    return argv, None
+
+
 def main(argv: list[str] | None = None) -> int:
-    options = build_parser().parse_args(argv)
+    before, command = _split_command(sys.argv[1:] if argv is None else argv)
+    options = build_parser().parse_args(before)
+    if command is not None:
+        options.command, options.args, options.file = command[0], command[1:], None
     for name in ("SIGTERM", "SIGHUP"):
         if hasattr(signal, name):
             signal.signal(getattr(signal, name), _terminate)
@@ -64,8 +87,6 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if options.command is not None:
-            if options.file is not None:
-                options.args.insert(0, options.file)
             sys.argv = ["-c", *options.args]
             shell.evaluator.filename = "<string>"
             status = run_lines(shell, options.command.splitlines())
@@ -91,7 +112,9 @@ def main(argv: list[str] | None = None) -> int:
                 status = _run_terminal(shell, options, color)
                 return _leave(shell, status)
             status = run_lines(shell, stdin_lines())
-        finish(shell)  # also after exit(): what was started is waited for, not lost
+        # Also after exit(): what was started is waited for, not lost.
+        if not finish(shell):
+            return _leave(shell, 130)
         return status if status is not None else (1 if shell.failed else 0)
     except SystemExit as exc:  # SIGTERM / SIGHUP
         code = exc.code if isinstance(exc.code, int) else 1

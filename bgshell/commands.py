@@ -178,8 +178,9 @@ def cmd_wait(shell: Shell, args: list[str]) -> None:
         still = [job for job in targets if not job.state.finished]
         print(f"\nwait: interrupted; {len(still)} job{'' if len(still) == 1 else 's'} still running", file=sys.stderr)
     finally:
-        ended = set(shell.jobs.drain_finished())
-        shell.announce([job for job in targets if job in ended])
+        # Announce every job that ended, not only those waited for: a drained job
+        # that is not announced here would never be announced.
+        shell.announce(shell.jobs.drain_finished())
 
 
 def cmd_output(shell: Shell, args: list[str]) -> None:

@@ -49,7 +49,8 @@ def complete(
     if words and first in shell_builtins and (len(words) > 1 or line.endswith(" ")):
         current = "" if line.endswith(" ") else words[-1]
         if first in _TAKES_JOBS:
-            specs = [str(n) for n in job_numbers] + ["%+", "%-"]
+            prefix = "%" if current.startswith("%") else ""  # `kill %<Tab>` offers %1 %2...
+            specs = [f"{prefix}{n}" for n in job_numbers] + ["%+", "%-"]
             return len(current), [s for s in specs if s.startswith(current)]
         if first == "kind":
             return len(current), sorted(k for k in kinds if k.startswith(current))

@@ -37,7 +37,7 @@ def state_word(job: BackgroundJobBase) -> str:
 
 def format_elapsed(seconds: float) -> str:
     """``0.4s``, ``12.1s``, ``3m05s``, ``2h03m``: short, and exact enough to compare."""
-    if seconds < 60:
+    if seconds < 59.95:  # what would print as 60.0s is a minute
         return f"{seconds:.1f}s"
     minutes, secs = divmod(int(seconds), 60)
     if minutes < 60:

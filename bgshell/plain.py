@@ -30,16 +30,22 @@ def run_lines(shell: Shell, lines: Iterable[str]) -> int | None:
     return None
 
 
-def finish(shell: Shell) -> None:
-    """At the end of input: wait for running jobs and announce them (Ctrl-C stops it)."""
+def finish(shell: Shell) -> bool:
+    """At the end of input: wait for running jobs and announce them.
+
+    Returns False if Ctrl-C stopped the waiting (the caller then stops the jobs).
+    """
     try:
         while shell.jobs.running:
             for job in shell.jobs.running:
                 job.wait_done()
             shell.announce_finished()
     except KeyboardInterrupt:
-        print("\nbgshell: stopped waiting for running jobs", file=sys.stderr)
-    shell.announce_finished()
+        print("\nbgshell: interrupted; stopping the running jobs", file=sys.stderr)
+        return False
+    finally:
+        shell.announce_finished()
+    return True
 
 
 def stdin_lines() -> Iterable[str]:

@@ -90,17 +90,24 @@ _INSIGNIFICANT = frozenset(
 _OPENERS = frozenset("([{")
 _CLOSERS = frozenset(")]}")
 
-# What may follow a trailing `&` (or `&:NAME`) in the raw text: whitespace, line
-# continuations, comments running to the end of their line.  Used only as a cheap
-# pre-filter: if no `&` is followed by nothing but this, tokenizing cannot find a
-# trailing `&` either, so a megabyte of ordinary Python never reaches the (pure
-# Python, slow) tokenizer.  It is deliberately looser than the tokenizer.  Every
-# repetition consumes one character or one whole comment (the lookahead pins a
-# comment's end), so a failed match costs linear time, never exponential.
-_TAIL_CHAR = r"[ \t\f\v\r\n\\\x00]"
-_MARKER_CANDIDATE = re.compile(
-    r"&(?:" + _TAIL_CHAR + r"*:(?:" + _TAIL_CHAR + r"*[^ \t\f\v\r\n\\\x00#]+)?)?"
-    r"(?:" + _TAIL_CHAR + r"|#[^\r\n]*(?![^\r\n]))*\Z"
+# A cheap pre-filter, so that a megabyte of ordinary Python never reaches the (pure
+# Python, slow) tokenizer: where the tokenizer finds a trailing `&`, the raw text has
+#   * after that `&`'s line, only lines of blanks and comments ("noise lines"), and
+#   * after the `&` on its own line: blanks or backslashes, maybe `:NAME`, maybe a
+#     comment, then the end of the line.
+# So an `&` on the last line with code (or on a line continued into it with a
+# backslash, or on a noise line) that the line-local pattern accepts is a candidate,
+# and if there is none, there is no marker.  Both patterns are looser than the
+# tokenizer (`#` may sit inside a string) and both run in linear time: the reversed
+# match is anchored and never needs to backtrack into an earlier line, and a search
+# attempt stops at the first character its class rejects, before the next `&`, or
+# accepts at once once it reaches a `#`, since a comment always runs to its line end.
+_BLANK_CHARS = r"[ \t\f\v\\\x00]"
+_NAME_CHARS = r"[^ \t\f\v\r\n\\\x00#&:]"
+_REVERSED_NOISE_LINES = re.compile(r"(?:(?:[^\r\n]*#)?" + _BLANK_CHARS + r"*(?:[\r\n]|\Z))*")
+_AMP_ENDING_A_LINE = re.compile(
+    "&" + _BLANK_CHARS + "*(?::" + _BLANK_CHARS + "*(?:" + _NAME_CHARS + "+" + _BLANK_CHARS + "*)?)?"
+    r"(?:#[^\r\n]*)?(?=[\r\n]|\Z)"
 )
 
 # The fast path of _find_marker (see _find_marker_simple): lines this long or longer,
@@ -245,23 +252,28 @@ class _Marker:
     """An earlier logical line holds code (only to word the lone-`&` message)."""
 
 
-def _find_marker(text: str, fast_from: int | None = _FAST_FROM) -> _Marker | None:
+def _find_marker(text: str) -> _Marker | None:
+    """Find a trailing background marker, or None.
+
+    The tokens decide (_find_marker_on_tokens); the two steps before it only skip the
+    tokenizer where it provably cannot matter, so that huge inputs stay fast.
+    """
+    if not _has_marker_candidate(text):
+        return None
+    if len(text) >= _FAST_FROM:
+        found = _find_marker_simple(text)
+        if found is not _UNDECIDED:
+            return found  # type: ignore[return-value]
+    return _find_marker_on_tokens(text)
+
+
+def _find_marker_on_tokens(text: str) -> _Marker | None:
     """Find a trailing background marker on Python tokens, or None.
 
     Any tokenizer failure (unterminated string, EOF inside brackets, bad dedent, NUL
     bytes, surrogates, error tokens) means "no marker": the text then goes to the
     compiler as Python, which reports the real problem far better than we could.
-
-    Texts of at least `fast_from` characters that are one line of simple characters
-    take `_find_marker_simple` instead (None: never); tests force both paths.
     """
-    if "&" not in text or _MARKER_CANDIDATE.search(text) is None:
-        return None
-    if fast_from is not None and len(text) >= fast_from:
-        found = _find_marker_simple(text)
-        if found is not _UNDECIDED:
-            return found  # type: ignore[return-value]
-
     line_starts: list[int] = []
     consumed = 0
     reader = io.StringIO(text)  # newline="\n": no translation, so offsets stay exact
@@ -347,6 +359,29 @@ def _find_marker(text: str, fast_from: int | None = _FAST_FROM) -> _Marker | Non
     return _Marker(start, end, code_end, kind_name, lone, code_before)
 
 
+def _has_marker_candidate(text: str) -> bool:
+    """False only when the text cannot end in a background marker (see _AMP_ENDING_A_LINE)."""
+    if "&" not in text:
+        return False
+    noise = _REVERSED_NOISE_LINES.match(text[::-1])
+    assert noise is not None  # a starred pattern always matches
+    code_end = len(text) - noise.end()  # text[code_end:] is a line break and noise lines
+    line_start = _start_of_line(text, code_end)
+    while line_start > 0:  # step back over lines that a backslash continues
+        before = line_start - 1
+        if text[before] == "\n" and before > 0 and text[before - 1] == "\r":
+            before -= 1
+        if before == 0 or text[before - 1] != "\\":
+            break
+        line_start = _start_of_line(text, before)
+    return _AMP_ENDING_A_LINE.search(text, line_start) is not None
+
+
+def _start_of_line(text: str, position: int) -> int:
+    """Offset where the line holding text[position] starts; lines end at \\r or \\n."""
+    return max(text.rfind("\n", 0, position), text.rfind("\r", 0, position)) + 1
+
+
 def _find_marker_simple(text: str) -> object:
     """_find_marker for one line without strings, comments or backslashes, or _UNDECIDED.
 
@@ -361,7 +396,7 @@ def _find_marker_simple(text: str) -> object:
         return _UNDECIDED
     tail = _SIMPLE_TAIL.search(text)
     if tail is None:
-        return _UNDECIDED  # e.g. `&:=`, `&:1`: let the tokenizer judge
+        return None  # the tokens end in something else: `&:=`, `&:1`, `& x`...
     # Bracket depth, as the token loop tracks it: it must never drop below 0 and must
     # end at 0.  accumulate() over the brackets alone keeps the per-character work in C.
     depths = list(accumulate(map(_BRACKET_STEP.__getitem__, _NOT_BRACKET.sub("", text))))

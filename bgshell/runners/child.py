@@ -91,6 +91,9 @@ def _format(exc: BaseException) -> str:
 
 def main() -> None:
     result_fd = int(sys.argv[1])
+    # Not for what the job starts: a process it leaves running must not hold the
+    # result pipe open, or the shell would not see this process end.
+    os.set_inheritable(result_fd, False)
     stdin = sys.stdin.buffer
     header = read_message(stdin)
     if header is None:

@@ -68,6 +68,19 @@ def run_foreground(awaitable: Awaitable[Any]) -> Any:
         except BaseException:
             pass
         raise
+    except BaseException as exc:
+        # Keep only the user's frames: drop concurrent.futures' re-raise and ours.
+        raise exc.with_traceback(_from_user_code(exc.__traceback__))
+
+
+def _from_user_code(tb: Any) -> Any:
+    """The part of *tb* after ``_as_coroutine``'s frame: where the user's code starts."""
+    start = tb
+    while tb is not None:
+        if tb.tb_frame.f_code is _as_coroutine.__code__:
+            return tb.tb_next
+        tb = tb.tb_next
+    return start
 
 
 async def _as_coroutine(awaitable: Awaitable[Any]) -> Any:

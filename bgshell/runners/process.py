@@ -21,6 +21,7 @@ from __future__ import annotations
 import codecs
 import os
 import pickle
+import selectors
 import signal
 import subprocess
 import sys
@@ -36,7 +37,7 @@ from bgshell.jobs import (
     JobKilled,
     JobState,
 )
-from bgshell.runners.child import read_message, write_message
+from bgshell.runners.child import write_message
 
 __all__ = ["ProcessRunner", "payload_for", "GRACE_SECONDS"]
 
@@ -221,25 +222,38 @@ class ProcessRunner:
         threading.Thread(target=self._watch, args=(job, child), name="bgshell-process-job", daemon=True).start()
 
     def _watch(self, job: BackgroundJobBase, child: _Child) -> None:
-        """Copy the child's output into the job, then collect its outcome."""
+        """Copy the child's output into the job while waiting for its outcome.
+
+        The outcome comes when the child exits (its result pipe closes), even if a
+        process it started still holds fd 1 open: that one's later output keeps
+        flowing into the job's output after the job has ended.
+        """
         stdout = child.proc.stdout
         assert stdout is not None
-        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        fd = stdout.fileno()
-        while True:
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                break
-            job.output.write(decoder.decode(chunk))
-        job.output.write(decoder.decode(b"", final=True))
-        stdout.close()
-        with os.fdopen(child.result_fd, "rb") as results:
-            message = read_message(results)
+        output = _OutputCopier(job, stdout.fileno())
+        result = bytearray()
+        with selectors.DefaultSelector() as selector:
+            selector.register(child.result_fd, selectors.EVENT_READ)
+            selector.register(output.fd, selectors.EVENT_READ)
+            while True:
+                ready = {key.fd for key, _ in selector.select()}
+                if output.fd in ready and not output.copy_some():
+                    selector.unregister(output.fd)
+                if child.result_fd in ready:
+                    chunk = os.read(child.result_fd, 65536)
+                    if not chunk:
+                        break
+                    result += chunk
+        os.close(child.result_fd)
         returncode = child.proc.wait()
+        output.copy_buffered()  # what the child wrote before it exited
+        message = _unframe(bytes(result))
         killed = job.state is JobState.KILLING
         if killed:
             child.signal_group(signal.SIGKILL)  # anything the job left in its group
         self._finish(job, message, returncode, killed)
+        output.copy_to_end()
+        stdout.close()
 
     @staticmethod
     def _finish(job: BackgroundJobBase, message: bytes | None, returncode: int, killed: bool) -> None:
@@ -291,6 +305,51 @@ class ProcessRunner:
     def _force(child: _Child) -> None:
         if child.proc.poll() is None:
             child.signal_group(signal.SIGKILL)
+
+
+class _OutputCopier:
+    """Moves bytes from a job's output pipe into ``job.output``, decoding UTF-8."""
+
+    def __init__(self, job: BackgroundJobBase, fd: int) -> None:
+        self.job = job
+        self.fd = fd
+        self.open = True
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+
+    def copy_some(self) -> bool:
+        """One read; False at end of file."""
+        chunk = os.read(self.fd, 65536)
+        if chunk:
+            self.job.output.write(self._decoder.decode(chunk))
+            return True
+        self.job.output.write(self._decoder.decode(b"", final=True))
+        self.open = False
+        return False
+
+    def copy_buffered(self) -> None:
+        """Copy what is in the pipe now, without waiting for more."""
+        if not self.open:
+            return
+        os.set_blocking(self.fd, False)
+        try:
+            while self.copy_some():
+                pass
+        except BlockingIOError:
+            pass
+        finally:
+            os.set_blocking(self.fd, True)
+
+    def copy_to_end(self) -> None:
+        while self.open and self.copy_some():
+            pass
+
+
+def _unframe(data: bytes) -> bytes | None:
+    """The one length-prefixed message in *data*, or None if it is incomplete."""
+    if len(data) < 4:
+        return None
+    size = int.from_bytes(data[:4], "big")
+    return data[4:4 + size] if len(data) >= 4 + size else None
 
 
 def _describe_exit(returncode: int) -> str:

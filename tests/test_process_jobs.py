@@ -1,0 +1,544 @@
+"""Process jobs and coroutine jobs, through the engine API and through the shell.
+
+Tests synchronise on ``wait_done``, events and a TCP rendezvous (a job connects and
+sends a pid when it has reached the point the test needs), never on sleeps, and assert
+no timings.  The only loop that waits is the check that a killed process is gone,
+bounded by a timeout.  ``jobs`` is a fresh manager (see ``conftest.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from bgshell.jobs import BackgroundJobCode, JobState
+from bgshell.repl import Shell
+from bgshell.runners.coroutine import shared_loop
+
+#: Only turns a hang into a failure; never reached when things work.
+HANG = 60
+
+
+# -- what the jobs run (module level: shipped to the child by reference) -------------------
+def square(x):
+    return x * x
+
+
+def fail(message):
+    def inner():
+        raise ValueError(message)
+
+    inner()
+
+
+def ids():
+    return os.getpid(), os.getpgid(0)
+
+
+def noisy():
+    print("from print")
+    print("from print to stderr", file=sys.stderr)
+    os.system("echo from-system")
+    os.write(1, b"from-os-write\n")
+    os.write(2, b"from-fd-2\n")
+    subprocess.run(["echo", "from-subprocess"], check=True)
+    return "noisy done"
+
+
+def where():
+    return os.getcwd(), os.environ.get("BGSHELL_TEST_VAR"), os.getpid()
+
+
+def notify(port, message):
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.sendall(str(message).encode())
+
+
+def sleep_forever(port):
+    notify(port, os.getpid())
+    time.sleep(100)
+
+
+def ignore_term_and_sleep(port):
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    notify(port, os.getpid())
+    time.sleep(100)
+
+
+def grandchild_and_sleep(port):
+    child = subprocess.Popen(["sleep", "100"])
+    notify(port, child.pid)
+    time.sleep(100)
+
+
+def grandchild_and_return(port):
+    child = subprocess.Popen(["sleep", "100"])
+    notify(port, child.pid)
+    return child.pid
+
+
+def exit_hard():
+    os._exit(3)
+
+
+def returns_a_lock():
+    return threading.Lock()
+
+
+class LockedError(Exception):
+    """An exception that cannot be pickled back (it holds a lock)."""
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.lock = threading.Lock()
+
+
+def raise_unpicklable():
+    raise LockedError("holds a lock")
+
+
+# -- helpers ----------------------------------------------------------------------------------
+class Rendezvous:
+    """A TCP socket a job connects to, to say it is ready (and send a number)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen()
+        self.port = self.sock.getsockname()[1]
+
+    def receive(self) -> str:
+        self.sock.settimeout(HANG)
+        conn, _ = self.sock.accept()
+        with conn:
+            conn.settimeout(HANG)
+            chunks = []
+            while chunk := conn.recv(4096):
+                chunks.append(chunk)
+        return b"".join(chunks).decode()
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.fixture
+def rendezvous():
+    point = Rendezvous()
+    yield point
+    point.close()
+
+
+def process_gone(pid: int) -> bool:
+    """True once *pid* no longer runs (a zombie counts as gone: PID 1 may not reap)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+
+
+def wait_gone(pid: int, timeout: float = HANG) -> bool:
+    deadline = time.monotonic() + timeout
+    while not process_gone(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def finished(job):
+    assert job.wait_done(timeout=HANG), f"job {job.num} did not end"
+    return job
+
+
+@pytest.fixture
+def shell():
+    saved = sys.modules.get("__main__")
+    sh = Shell()
+    yield sh
+    for job in list(sh.jobs.all.values()):
+        if job.is_alive():
+            job.kill()
+    for job in list(sh.jobs.all.values()):
+        job.wait_done(timeout=HANG)
+    if saved is not None:
+        sys.modules["__main__"] = saved
+
+
+def run(shell, capsys, *inputs):
+    for text in inputs:
+        shell.handle(text)
+    captured = capsys.readouterr()
+    return captured.out, captured.err
+
+
+# -- process jobs: values and exceptions ---------------------------------------------------------
+def test_module_function_result(jobs):
+    job = finished(jobs.new(square, 7, kind="process"))
+    assert job.kind == "process"
+    assert job.state is JobState.COMPLETED
+    assert job.result == 49
+    assert job.get() == 49
+
+
+def test_lambda_result(jobs):
+    offset = 100
+    job = finished(jobs.new(lambda x, y=0: x * 3 + y + offset, 5, kw={"y": 1}, kind="process"))
+    assert job.result == 116
+
+
+def test_runs_in_another_process(jobs):
+    job = finished(jobs.new(os.getpid, kind="process"))
+    assert job.result != os.getpid()
+
+
+def test_remote_exception_with_traceback_text(jobs):
+    job = finished(jobs.new(fail, "boom", kind="process"))
+    assert job.state is JobState.DEAD
+    assert isinstance(job.exception, ValueError)
+    assert str(job.exception) == "boom"
+    text = job.traceback_text
+    assert text.startswith("Traceback (most recent call last):")
+    assert "in fail" in text and "in inner" in text
+    assert text.rstrip().endswith("ValueError: boom")
+    assert "bgshell" not in text
+    with pytest.raises(ValueError, match="boom"):
+        job.get()
+
+
+def test_a_value_that_cannot_be_sent_back_makes_the_job_dead(jobs):
+    job = finished(jobs.new(returns_a_lock, kind="process"))
+    assert job.state is JobState.DEAD
+    message = str(job.exception)
+    assert "could not be sent back" in message
+    assert "lock" in message
+    assert "could not be sent back" in job.traceback_text
+
+
+def test_a_global_that_cannot_be_pickled_names_it(jobs):
+    namespace = {"the_lock": threading.Lock(), "square": square}
+    job = finished(jobs.submit(BackgroundJobCode("square(2) if the_lock else 0", namespace), kind="process"))
+    assert job.state is JobState.DEAD
+    message = str(job.exception)
+    assert "'the_lock'" in message
+    assert "cannot send the job" in message
+    assert "the_lock" in job.traceback_text
+
+
+def test_an_argument_that_cannot_be_pickled(jobs):
+    job = finished(jobs.new(square, threading.Lock(), kind="process"))
+    assert job.state is JobState.DEAD
+    assert "cannot send the job" in str(job.exception)
+
+
+def test_an_exception_that_cannot_be_sent_back_still_reports_its_text(jobs):
+    job = finished(jobs.new(raise_unpicklable, kind="process"))
+    assert job.state is JobState.DEAD
+    assert "LockedError: holds a lock" in str(job.exception)
+    assert "in raise_unpicklable" in job.traceback_text
+    assert "LockedError: holds a lock" in job.traceback_text
+
+
+def test_os_exit_in_the_job_is_dead_with_the_status(jobs):
+    job = finished(jobs.new(exit_hard, kind="process"))
+    assert job.state is JobState.DEAD
+    assert "exit status 3" in str(job.exception)
+    assert "exit status 3" in job.traceback_text
+
+
+def test_system_exit_in_the_job_ends_only_the_job(jobs):
+    job = finished(jobs.new(sys.exit, 4, kind="process"))
+    assert job.state is JobState.DEAD
+    assert isinstance(job.exception, SystemExit)
+
+
+# -- process jobs: output, process group, cwd and environment -------------------------------------
+def test_everything_the_child_prints_lands_in_the_job_output(jobs, capfd):
+    job = finished(jobs.new(noisy, kind="process"))
+    assert job.result == "noisy done"
+    text = job.output.text()
+    for line in ("from print", "from print to stderr", "from-system", "from-os-write", "from-fd-2", "from-subprocess"):
+        assert f"{line}\n" in text, line
+    out, err = capfd.readouterr()
+    assert "from" not in out and "from" not in err
+
+
+def test_child_runs_in_its_own_process_group(jobs):
+    pid, pgid = finished(jobs.new(ids, kind="process")).result
+    assert pgid == pid
+    assert pgid != os.getpgid(0)
+
+
+def test_child_sees_cwd_and_environment_at_submit_time(jobs, tmp_path, monkeypatch):
+    warm = finished(jobs.new(os.getpid, kind="process"))  # a spare is started after this
+    assert warm.state is JobState.COMPLETED
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("BGSHELL_TEST_VAR", "set-after-the-spare-started")
+    cwd, value, _ = finished(jobs.new(where, kind="process")).result
+    assert os.path.samefile(cwd, tmp_path)
+    assert value == "set-after-the-spare-started"
+    monkeypatch.setenv("BGSHELL_TEST_VAR", "changed")
+    assert finished(jobs.new(where, kind="process")).result[1] == "changed"
+
+
+def test_statement_job_lands_names_in_the_namespace(jobs):
+    namespace = {"square": square, "base": 3}
+    job = jobs.submit(BackgroundJobCode("y = square(base)\nz = y + 1", namespace), kind="process")
+    finished(job)
+    assert job.state is JobState.COMPLETED
+    assert job.result is None
+    assert namespace["y"] == 9 and namespace["z"] == 10
+    assert namespace["base"] == 3
+
+
+def test_statement_job_with_a_value(jobs):
+    namespace = {"square": square}
+    job = finished(jobs.submit(BackgroundJobCode("y = square(2)\ny + 1", namespace), kind="process"))
+    assert job.result == 5
+    assert namespace["y"] == 4
+
+
+# -- process jobs: kill ---------------------------------------------------------------------------
+def test_kill_a_job_sleeping_in_a_c_call(jobs, rendezvous):
+    job = jobs.new(sleep_forever, rendezvous.port, kind="process")
+    pid = int(rendezvous.receive())
+    assert job.state is JobState.RUNNING
+    assert job.kill()
+    finished(job)
+    assert job.state is JobState.KILLED
+    assert wait_gone(pid)
+
+
+def test_kill_a_job_that_ignores_sigterm(jobs, rendezvous):
+    job = jobs.new(ignore_term_and_sleep, rendezvous.port, kind="process")
+    pid = int(rendezvous.receive())
+    assert job.kill()
+    finished(job)
+    assert job.state is JobState.KILLED
+    assert wait_gone(pid)
+
+
+def test_kill_leaves_no_grandchild_behind(jobs, rendezvous):
+    job = jobs.new(grandchild_and_sleep, rendezvous.port, kind="process")
+    grandchild = int(rendezvous.receive())
+    assert not process_gone(grandchild)
+    try:
+        assert job.kill()
+        finished(job)
+        assert job.state is JobState.KILLED
+        assert wait_gone(grandchild)
+    finally:
+        if not process_gone(grandchild):
+            os.kill(grandchild, signal.SIGKILL)
+
+
+def test_kill_a_finished_job_says_no(jobs):
+    job = finished(jobs.new(square, 2, kind="process"))
+    assert not job.kill()
+    assert job.state is JobState.COMPLETED
+
+
+def test_a_job_that_returned_ends_even_if_a_grandchild_holds_its_output(jobs, rendezvous):
+    job = jobs.new(grandchild_and_return, rendezvous.port, kind="process")
+    grandchild = int(rendezvous.receive())
+    try:
+        assert job.wait_done(timeout=10)
+        assert job.result == grandchild
+    finally:
+        if not process_gone(grandchild):
+            os.kill(grandchild, signal.SIGKILL)
+        job.wait_done(timeout=HANG)
+
+
+# -- process jobs through the shell -----------------------------------------------------------
+def test_shell_process_jobs_with_prompt_defined_function_and_lambda(shell, capsys):
+    out, err = run(
+        shell, capsys,
+        "def cube(x):\n    return x ** 3\n",
+        "add = lambda a, b: a + b",
+        "cube(3) &:process",
+        "add(2, 3) &:p",
+        "y = cube(2) &:process",
+        "wait 1 2 3",
+    )
+    assert err == ""
+    lines = out.splitlines()
+    assert lines[:3] == ["[1] cube(3)", "[2] add(2, 3)", "[3] y = cube(2)"]
+    assert sorted(line[:9] for line in lines[3:]) == ["[1]  Done", "[2]  Done", "[3]  Done"]
+    assert [shell.jobs[n].kind for n in (1, 2, 3)] == ["process"] * 3
+    assert run(shell, capsys, "result 1", "result 2", "y") == ("27\n5\n8\n", "")
+    out, _ = run(shell, capsys, "jobs")
+    assert all(" process " in line for line in out.splitlines())
+
+
+def test_shell_kind_default_and_kill(shell, capsys, rendezvous):
+    shell.namespace["sleep_forever"] = sleep_forever
+    shell.namespace["port"] = rendezvous.port
+    run(shell, capsys, "kind process", "sleep_forever(port) &")
+    pid = int(rendezvous.receive())
+    assert shell.jobs[1].kind == "process"
+    out, err = run(shell, capsys, "kill 1", "wait 1")
+    assert err == ""
+    assert out.startswith("[1]  Killed  sleep_forever(port)")
+    assert wait_gone(pid)
+
+
+def test_shell_process_job_output_and_traceback(shell, capsys):
+    shell.namespace.update(noisy=noisy, fail=fail)
+    run(shell, capsys, "noisy() &:process", "fail('remote') &:process", "wait 1 2")
+    out, _ = run(shell, capsys, "output 1")
+    assert "from-subprocess" in out and "from print" in out
+    out, err = run(shell, capsys, "traceback 2")
+    assert "ValueError: remote" in err
+
+
+# -- coroutine jobs ------------------------------------------------------------------------------
+async def add_later(a, b):
+    await asyncio.sleep(0)
+    return a + b
+
+
+async def running_loop():
+    return asyncio.get_running_loop()
+
+
+async def forever(started):
+    started.set()
+    await asyncio.sleep(100)
+
+
+async def catches_cancel(started):
+    started.set()
+    try:
+        await asyncio.sleep(100)
+    except asyncio.CancelledError:
+        return "caught"
+
+
+async def slow_to_cancel(started, release):
+    started.set()
+    try:
+        await asyncio.sleep(100)
+    except asyncio.CancelledError:
+        while not release.is_set():
+            await asyncio.sleep(0.005)
+        raise
+
+
+async def prints_something():
+    print("from a coroutine")
+    await asyncio.sleep(0)
+    return 1
+
+
+async def raises_later():
+    await asyncio.sleep(0)
+    raise KeyError("async")
+
+
+def test_coroutine_job_result_on_the_shared_loop(jobs):
+    job = finished(jobs.new(add_later, 2, 3))
+    assert job.kind == "coroutine"
+    assert job.state is JobState.COMPLETED
+    assert job.result == 5
+    assert finished(jobs.new(running_loop)).result is shared_loop()
+
+
+def test_a_coroutine_expression_in_a_process_job_runs_in_the_child(shell, capsys):
+    shell.namespace["add_later"] = add_later
+    out, err = run(shell, capsys, "add_later(2, 3) &:process", "wait 1", "result 1")
+    assert err == ""
+    assert out.splitlines()[-1] == "5"
+    assert shell.jobs[1].kind == "process"
+
+
+def test_a_coroutine_function_as_a_process_job(jobs):
+    job = finished(jobs.new(add_later, 2, 3, kind="process"))
+    assert job.state is JobState.COMPLETED
+    assert job.result == 5
+
+
+def test_coroutine_job_exception(jobs):
+    job = finished(jobs.new(raises_later))
+    assert job.state is JobState.DEAD
+    assert isinstance(job.exception, KeyError)
+    assert "KeyError: 'async'" in job.traceback_text
+
+
+def test_kill_cancels_a_coroutine_job(jobs):
+    started = threading.Event()
+    job = jobs.new(forever, started)
+    assert started.wait(HANG)
+    assert job.kill()
+    finished(job)
+    assert job.state is JobState.KILLED
+    assert job.kind == "coroutine"
+
+
+def test_a_coroutine_that_catches_the_cancel_and_returns_is_completed(jobs):
+    started = threading.Event()
+    job = jobs.new(catches_cancel, started)
+    assert started.wait(HANG)
+    assert job.kill()
+    finished(job)
+    assert job.state is JobState.COMPLETED
+    assert job.result == "caught"
+
+
+def test_a_coroutine_slow_to_cancel_shows_killing_until_it_ends(jobs):
+    started, release = threading.Event(), threading.Event()
+    job = jobs.new(slow_to_cancel, started, release)
+    assert started.wait(HANG)
+    assert job.kill()
+    assert job.state is JobState.KILLING
+    assert not job.wait_done(timeout=0)
+    release.set()
+    finished(job)
+    assert job.state is JobState.KILLED
+
+
+def test_coroutine_output_goes_to_the_job(jobs, capsys):
+    job = finished(jobs.new(prints_something))
+    assert job.output.text() == "from a coroutine\n"
+    assert "from a coroutine" not in capsys.readouterr().out
+
+
+def test_shell_coroutine_job(shell, capsys):
+    out, err = run(shell, capsys, "import asyncio", "asyncio.sleep(0.1, result=7) &", "wait 1", "result 1")
+    assert err == ""
+    lines = out.splitlines()
+    assert lines[0] == "[1] asyncio.sleep(0.1, result=7)"
+    assert lines[1].startswith("[1]  Done  asyncio.sleep(0.1, result=7)")
+    assert lines[2] == "7"
+    assert shell.jobs[1].kind == "coroutine"
+    assert shell.namespace["_"] == 7
+
+
+def test_shell_kill_coroutine_job(shell, capsys):
+    shell.namespace["started"] = threading.Event()
+    shell.namespace["forever"] = forever
+    run(shell, capsys, "forever(started) &")
+    assert shell.namespace["started"].wait(HANG)
+    out, err = run(shell, capsys, "kill %+", "wait 1")
+    assert err == ""
+    assert out.startswith("[1]  Killed  forever(started)")
+
+
+def test_foreground_await_shares_the_loop_with_jobs(shell, capsys):
+    run(shell, capsys, "import asyncio", "q = asyncio.Queue()")
+    run(shell, capsys, "q.get() &")
+    out, err = run(shell, capsys, "await q.put('through the queue')", "wait 1", "result 1")
+    assert err == ""
+    assert out.splitlines()[-1] == "'through the queue'"
