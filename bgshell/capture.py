@@ -46,7 +46,7 @@ class JobOutput:
 
     def __init__(self, limit: int = DEFAULT_LIMIT) -> None:
         self.limit = limit
-        self._chunks: deque[str] = deque()
+        self._chunks: deque[str] | None = None  # made on the first write: most jobs print nothing
         self._held = 0
         self._written = 0
         self._dropped = 0
@@ -57,6 +57,8 @@ class JobOutput:
         if not text:
             return
         with self._lock:
+            if self._chunks is None:
+                self._chunks = deque()
             if len(text) > self.limit:
                 self._dropped += len(text) - self.limit
                 self._written += len(text) - self.limit
@@ -89,6 +91,8 @@ class JobOutput:
     def text(self) -> str:
         """What is held, as one string (without any note about dropped output)."""
         with self._lock:
+            if not self._chunks:
+                return ""
             if len(self._chunks) > 1:
                 joined = "".join(self._chunks)
                 self._chunks.clear()

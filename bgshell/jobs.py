@@ -38,6 +38,7 @@ from collections import deque
 from typing import Any, Callable, Iterable
 
 from bgshell.capture import JobOutput
+from bgshell.runners import get_runner  # imports no engine module at import time
 
 __all__ = [
     "BackgroundJobManager",
@@ -66,7 +67,7 @@ class JobState(enum.Enum):
     @property
     def finished(self) -> bool:
         """True once the job has ended, however it ended."""
-        return self in _FINISHED_STATES
+        return self._finished  # type: ignore[attr-defined]
 
     @property
     def alive(self) -> bool:
@@ -74,7 +75,12 @@ class JobState(enum.Enum):
         return self is JobState.RUNNING or self is JobState.KILLING
 
 
-_FINISHED_STATES = frozenset({JobState.COMPLETED, JobState.DEAD, JobState.KILLED})
+# Plain attributes, set once: Enum hashing is Python code in 3.11, and these are
+# read several times per job.
+for _state, _code in (("CREATED", 0), ("RUNNING", 1), ("KILLING", 1),
+                      ("COMPLETED", 2), ("DEAD", -1), ("KILLED", -1)):
+    JobState[_state]._finished = _state in ("COMPLETED", "DEAD", "KILLED")  # type: ignore[attr-defined]
+    JobState[_state]._stat_code = _code  # type: ignore[attr-defined]
 
 
 class JobKilled(BaseException):
@@ -210,7 +216,7 @@ class BackgroundJobBase:
     @property
     def stat_code(self) -> int:
         """The seed's numeric status: 0 created, 1 running, 2 completed, -1 dead."""
-        return _STAT_CODES[self._state]
+        return self._state._stat_code  # type: ignore[attr-defined]
 
     @property
     def finished(self) -> bool | None:
@@ -258,16 +264,20 @@ class BackgroundJobBase:
         self._started = True
         runner = self._runner
         if runner is None:
-            from bgshell.runners import default_runner
-
-            runner = self._runner = default_runner()
+            runner = self._runner = get_runner("thread")
         runner.start(self)
 
     def run(self) -> None:
-        """Run the job in the calling thread (what a ``Thread`` target would do)."""
+        """Run the job in the calling thread (what a ``Thread`` target would do).
+
+        In a copy of the caller's context, so the job's output routing does not
+        outlive the job in the caller.
+        """
+        import contextvars
+
         from bgshell.runners.thread import execute
 
-        execute(self)
+        contextvars.copy_context().run(execute, self)
 
     def join(self, timeout: float | None = None) -> None:
         """Wait until the job ends, or *timeout* seconds pass.
@@ -377,19 +387,10 @@ class BackgroundJobBase:
                 killed = killed or isinstance(exception, JobKilled)
                 self._state = JobState.KILLED if killed else JobState.DEAD
             self._handle = None
-        for hook in self._ended_hooks:
+        hooks, self._ended_hooks = self._ended_hooks, []
+        for hook in hooks:
             hook(self)
         self._done.release()
-
-
-_STAT_CODES = {
-    JobState.CREATED: 0,
-    JobState.RUNNING: 1,
-    JobState.KILLING: 1,
-    JobState.COMPLETED: 2,
-    JobState.DEAD: -1,
-    JobState.KILLED: -1,
-}
 
 
 def _engine_frame(filename: str) -> bool:
@@ -666,8 +667,6 @@ class BackgroundJobManager:
 
     def submit(self, job: BackgroundJobBase, *, kind: str | None = None) -> BackgroundJobBase:
         """Number, register and start a job built elsewhere; return it."""
-        from bgshell.runners import get_runner
-
         runner = get_runner(kind or self.default_kind)
         job._runner = runner
         job.kind = runner.kind

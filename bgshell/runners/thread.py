@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextvars
 import ctypes
+import os
 import threading
 from typing import Any
 
@@ -31,6 +32,9 @@ __all__ = ["ThreadRunner", "execute", "IDLE_SECONDS"]
 
 #: How long an idle worker waits for another job before it exits.
 IDLE_SECONDS = 30.0
+#: At most this many idle workers are kept; after a burst of jobs the rest exit at
+#: once instead of holding stacks (and slowing every futex wake-up) for 30 s.
+MAX_IDLE = max(8, 4 * (os.cpu_count() or 1))
 
 # Two prototypes of the same C function: one passes an exception type, the other a
 # NULL pointer, which withdraws a pending exception (py_object(None) would pass
@@ -119,10 +123,11 @@ class ThreadRunner:
 
     kind = "thread"
 
-    def __init__(self, idle_seconds: float | None = None) -> None:
+    def __init__(self, idle_seconds: float | None = None, max_idle: int | None = None) -> None:
         self._idle: list[_Worker] = []
         self._lock = threading.Lock()
         self._idle_seconds = IDLE_SECONDS if idle_seconds is None else idle_seconds
+        self._max_idle = MAX_IDLE if max_idle is None else max_idle
         self._non_daemon: set[Any] = set()
         self._hooked = False
 
@@ -141,6 +146,8 @@ class ThreadRunner:
     def _park(self, worker: _Worker) -> bool:
         """Wait idle for the next job; False when the worker should exit."""
         with self._lock:
+            if len(self._idle) >= self._max_idle:
+                return False
             self._idle.append(worker)
         if worker.wake.acquire(timeout=self._idle_seconds):
             return True
