@@ -228,7 +228,7 @@ def _compiles(code: str) -> bool:
     RecursionError and MemoryError for deep nesting): any of them means "no"."""
     try:
         with _quiet():
-            compile(code, "<input>", "exec", dont_inherit=True)
+            compile(code, "<input>", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True)
     except Exception:
         return False
     return True
@@ -509,9 +509,9 @@ def _builtin(name: str, rest: str, backgrounded: bool) -> Classified:
     # The token scan finds `jobs &`; when the tokenizer gave up on the arguments
     # (`output 1 $x &` on 3.11) a plain last word ending in `&` still gives it away.
     if backgrounded or (words and words[-1][1] and _AMP_WORD_END.search(words[-1][0])):
-        return _error(f"{name} is a shell command and runs at once, it cannot be backgrounded: drop the `&`")
+        return _error(f"{name}: a builtin runs at once and cannot be backgrounded; drop the `&`")
     if problem:
-        return _error(f"cannot read the arguments of {name}: {problem}")
+        return _error(f"{name}: cannot read the arguments: {problem}")
     return Classified("builtin", name=name, args=tuple(word for word, _ in words))
 
 
@@ -639,6 +639,17 @@ def is_complete(text: str, builtins: Collection[str], is_bound: Callable[[str], 
     return True
 
 
+def _compile_command(source: str, symbol: str) -> object:
+    """codeop.compile_command, with top-level ``await`` allowed as the shell runs it.
+
+    A fresh compiler each time: a shared one would carry ``from __future__``
+    imports from one input into the judgement of the next.
+    """
+    compiler = codeop.CommandCompiler()
+    compiler.compiler.flags |= ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+    return compiler(source, "<input>", symbol)
+
+
 def _python_complete(source: str) -> bool:
     """is_complete for Python source (see is_complete for the rules)."""
     if _is_blank(source):
@@ -648,7 +659,7 @@ def _python_complete(source: str) -> bool:
         source = source[: last_break + 1]
     try:
         with _quiet():
-            compiled = codeop.compile_command(source, "<input>", "single")
+            compiled = _compile_command(source, "single")
     except SyntaxError:
         return _block_complete(source)
     except Exception:  # ValueError (NUL), OverflowError, RecursionError, MemoryError
@@ -669,7 +680,7 @@ def _block_complete(source: str) -> bool:
     except SyntaxError:
         try:
             with _quiet():
-                return codeop.compile_command(source, "<input>", "exec") is not None
+                return _compile_command(source, "exec") is not None
         except Exception:
             return True
     except Exception:  # RecursionError, MemoryError, ValueError...

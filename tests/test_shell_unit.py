@@ -304,7 +304,6 @@ def test_every_builtin_has_a_usage_error_case():
 
 
 @pytest.mark.parametrize("text, name", [("result '1", "result"), ("jobs &", "jobs"), ("kill 1 &", "kill")])
-@pytest.mark.xfail(strict=True, reason="BUG (minor): classifier errors for builtins ('cannot read the arguments of result: ...', 'jobs is a shell command ...') lack the `NAME: ` prefix every other builtin error has")
 def test_classifier_errors_on_builtins_are_name_prefixed(shell, capsys, text, name):
     _, err = run(shell, capsys, text)
     assert len(err.splitlines()) == 1
