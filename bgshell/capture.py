@@ -60,9 +60,12 @@ class JobOutput:
             if self._chunks is None:
                 self._chunks = deque()
             if len(text) > self.limit:
-                self._dropped += len(text) - self.limit
-                self._written += len(text) - self.limit
-                text = text[-self.limit:]
+                cut = len(text) - self.limit
+                self._dropped += cut
+                self._written += cut
+                text = text[cut:]
+                if not text:
+                    return
             self._chunks.append(text)
             self._held += len(text)
             self._written += len(text)

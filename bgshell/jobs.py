@@ -191,6 +191,8 @@ class BackgroundJobBase:
         #: Set once the user has been shown (or has waited for) the job's end.
         self._seen = False
         self._started = False
+        #: True once the job has ended *and* its ended hooks ran (the manager filed it).
+        self._settled = False
         #: For runners: where the job is executing (thread id, process, task).
         self._handle: Any = None
 
@@ -292,7 +294,7 @@ class BackgroundJobBase:
 
     def wait_done(self, timeout: float | None = None) -> bool:
         """Block until the job ends; True if it has.  Does not mark it seen."""
-        if self._state.finished:
+        if self._settled:
             return True
         if timeout is None:
             got = self._done.acquire()
@@ -303,11 +305,16 @@ class BackgroundJobBase:
         return got
 
     def is_alive(self) -> bool:
-        return self._state.alive
+        """True from ``start()`` until the job has ended and been filed."""
+        return self._started and not self._settled
 
     def done(self) -> bool:
-        """True once the job has ended (completed, dead or killed)."""
-        return self._state.finished
+        """True once the job has ended (completed, dead or killed) and been filed.
+
+        Later than ``state.finished`` by the time the ended hooks take, so that a
+        caller who sees a job done also finds it in its manager's lists.
+        """
+        return self._settled
 
     def get(self, timeout: float | None = None) -> Any:
         """Wait for the job and return its value, or raise the exception that ended it.
@@ -332,8 +339,15 @@ class BackgroundJobBase:
         return bool(self._runner.kill(self, force))
 
     def add_ended_hook(self, hook: Callable[[BackgroundJobBase], None]) -> None:
-        """Call *hook(job)* when the job ends, before ``join`` returns (not after)."""
-        self._ended_hooks.append(hook)
+        """Call *hook(job)* when the job ends, before ``join`` returns.
+
+        On a job that has already ended the hook is called at once.
+        """
+        with self._lock:
+            if not self._state.finished:
+                self._ended_hooks.append(hook)
+                return
+        hook(self)
 
     # -- for runners ---------------------------------------------------------------
     def _begin(self, handle: Any = None) -> bool:
@@ -387,9 +401,10 @@ class BackgroundJobBase:
                 killed = killed or isinstance(exception, JobKilled)
                 self._state = JobState.KILLED if killed else JobState.DEAD
             self._handle = None
-        hooks, self._ended_hooks = self._ended_hooks, []
+            hooks, self._ended_hooks = self._ended_hooks, []
         for hook in hooks:
             hook(self)
+        self._settled = True
         self._done.release()
 
 
@@ -667,6 +682,8 @@ class BackgroundJobManager:
 
     def submit(self, job: BackgroundJobBase, *, kind: str | None = None) -> BackgroundJobBase:
         """Number, register and start a job built elsewhere; return it."""
+        if job._started:
+            raise RuntimeError(f"{job!r} was started already; a job runs once")
         runner = get_runner(kind or self.default_kind)
         job._runner = runner
         job.kind = runner.kind
@@ -715,9 +732,12 @@ class BackgroundJobManager:
     def __getitem__(self, job_key: int | BackgroundJobBase) -> BackgroundJobBase:
         num = job_key.num if isinstance(job_key, BackgroundJobBase) else job_key
         try:
-            return self.all[num]  # type: ignore[index]
+            job = self.all[num]  # type: ignore[index]
         except (KeyError, TypeError):
             raise NoSuchJob(f"no such job {num!r}") from None
+        if isinstance(job_key, BackgroundJobBase) and job is not job_key:
+            raise NoSuchJob(f"{job_key!r} belongs to another manager")
+        return job
 
     def get(self, job_key: int | BackgroundJobBase) -> BackgroundJobBase | None:
         """The job, or None when there is no such job."""
@@ -814,7 +834,9 @@ class BackgroundJobManager:
         num = _num_of(num)
         with self._lock:
             job = self.all.get(num)  # type: ignore[arg-type]
-            if job is not None and job.state.finished:
+            # Filed as finished, not merely finished: its ended hook may still be on
+            # its way to file it, and would put it back.
+            if job is not None and (num in self._completed or num in self._dead):
                 del self.all[num]
                 self._completed.pop(num, None)
                 self._dead.pop(num, None)
@@ -823,7 +845,7 @@ class BackgroundJobManager:
         if job is None:
             _print_error(f"remove: no such job {num!r}")
         else:
-            _print_error(f"remove: job {num} is {job.status.lower()}; only a finished job can be removed (kill it first)")
+            _print_error(f"remove: job {num} is still running; only a finished job can be removed (kill it first)")
         return False
 
     def flush(self) -> bool:

@@ -13,8 +13,8 @@ jobs at interpreter shutdown.
 
 Killing: ``PyThreadState_SetAsyncExc`` raises ``JobKilled`` in the worker at its next
 Python instruction.  It is only ever set while the job's own code runs (guarded by
-the job's lock), and a request that arrives as the code returns is withdrawn, so it
-never hits the worker's loop or the next job.
+the job's lock), and a request that arrives as the code returns is absorbed by the
+worker, so it never hits the worker's loop or the next job.
 """
 
 from __future__ import annotations
@@ -36,22 +36,13 @@ IDLE_SECONDS = 30.0
 #: once instead of holding stacks (and slowing every futex wake-up) for 30 s.
 MAX_IDLE = max(8, 4 * (os.cpu_count() or 1))
 
-# Two prototypes of the same C function: one passes an exception type, the other a
-# NULL pointer, which withdraws a pending exception (py_object(None) would pass
-# Py_None, which CPython would later try to raise).
 _raise_async = ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.c_ulong, ctypes.py_object)(
     ("PyThreadState_SetAsyncExc", ctypes.pythonapi)
 )
-_clear_async = ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p)(
-    ("PyThreadState_SetAsyncExc", ctypes.pythonapi)
-)
 
 
-def _raise_in_thread(thread_id: int, exc_type: type[BaseException] | None) -> None:
-    if exc_type is None:
-        _clear_async(thread_id, None)
-    else:
-        _raise_async(thread_id, exc_type)
+def _raise_in_thread(thread_id: int, exc_type: type[BaseException]) -> None:
+    _raise_async(thread_id, exc_type)
 
 
 def execute(job: Any) -> None:
@@ -62,12 +53,14 @@ def execute(job: Any) -> None:
     """
     capture.current_output.set(job.output)
     thread_id = threading.get_ident()
-    if not job._begin(thread_id):
-        job._finish(exception=JobKilled("killed before it started"), killed=True)
-        return
     killed = False
     try:
         try:
+            # Inside the try: a kill may land the instant _begin makes it possible.
+            if not job._begin(thread_id):
+                if job.state is JobState.KILLING:
+                    job._finish(exception=JobKilled("killed before it started"), killed=True)
+                return
             value = job.call()
         finally:
             killed = _stop_interrupts(job, thread_id)
@@ -85,13 +78,36 @@ def execute(job: Any) -> None:
 
 
 def _stop_interrupts(job: Any, thread_id: int) -> bool:
-    """The job's code has returned: accept no more kills, withdraw a pending one."""
-    with job._lock:
-        job._handle = None
-        requested = job._state is JobState.KILLING
-        if requested:
-            _raise_in_thread(thread_id, None)
-    return requested
+    """The job's code has returned: accept no more kills and absorb a pending one.
+
+    Returns True if a kill was requested.  A kill that is still pending is
+    delivered here, to a function that catches it, rather than withdrawn with
+    ``PyThreadState_SetAsyncExc(id, NULL)``: on 3.11 withdrawing leaves the
+    interpreter's eval breaker set for good, which slows every thread and hangs
+    ``sys.settrace`` users (pdb, coverage).  A kill arriving while this runs is
+    absorbed by the retry.
+    """
+    while True:
+        try:
+            with job._lock:
+                job._handle = None  # from here on kill() sends nothing to this thread
+                requested = job._state is JobState.KILLING
+            if requested:
+                _absorb_pending_kill()
+            return requested
+        except JobKilled:
+            continue
+
+
+def _absorb_pending_kill() -> None:
+    try:
+        _checkpoint()  # calling a Python function checks for pending exceptions
+    except JobKilled:
+        pass
+
+
+def _checkpoint() -> None:
+    pass
 
 
 class _Worker:
@@ -112,9 +128,14 @@ class _Worker:
             job, self.job = self.job, None
             try:
                 contextvars.Context().run(execute, job)
-            except JobKilled:  # a kill that landed between two jobs: ignore it
-                pass
-            if not runner._park(self):
+            except JobKilled:  # cannot happen by design; if it does, still end the job
+                if not job.done():
+                    job._finish(exception=JobKilled("killed"), killed=True)
+            try:
+                if not runner._park(self):
+                    return
+            except JobKilled:  # never leave a parked-then-interrupted worker in the pool
+                runner._forget(self)
                 return
 
 
@@ -138,7 +159,11 @@ class ThreadRunner:
         with self._lock:
             worker = self._idle.pop() if self._idle else None
         if worker is None:
-            _Worker(self, job).thread.start()
+            try:
+                _Worker(self, job).thread.start()
+            except BaseException:  # "can't start new thread": the job never ran
+                self._non_daemon.discard(job)
+                raise
         else:
             worker.job = job
             worker.wake.release()
@@ -159,6 +184,11 @@ class ThreadRunner:
                 pass  # start() took this worker just now: its job is on the way
         worker.wake.acquire()
         return True
+
+    def _forget(self, worker: _Worker) -> None:
+        with self._lock:
+            if worker in self._idle:
+                self._idle.remove(worker)
 
     @property
     def idle_workers(self) -> int:
