@@ -91,6 +91,10 @@ NAMES = sorted(name for name in vars(MODULE) if name.startswith("test_")) if MOD
 
 def test_the_ipython_tests_run_against_bgshell():
     if MODULE is None:
+        # The project's test environment pins an IPython that ships the file, so
+        # in CI a missing file is a broken set-up, not a reason to skip quietly.
+        if os.environ.get("CI"):
+            pytest.fail(SKIP_REASON)
         pytest.skip(SKIP_REASON)
     assert MODULE.bg is bgshell.jobs
     assert NAMES, f"no test_* functions found in {TEST_FILE}"
