@@ -23,7 +23,7 @@ from prompt_toolkit.application import run_in_terminal
 from prompt_toolkit.application.current import set_app
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
-from prompt_toolkit.filters import Condition
+from prompt_toolkit.filters import Condition, is_searching
 from prompt_toolkit.key_binding import KeyBindings
 from prompt_toolkit.output import ColorDepth
 from prompt_toolkit.patch_stdout import patch_stdout
@@ -94,6 +94,10 @@ class TerminalFrontend:
             include_default_pygments_style=color,
             enable_open_in_editor=False,
         )
+        # Without answers to cursor-position requests prompt_toolkit only leaves the
+        # toolbar out; its warning about it would be noise over the prompt.
+        self.session.app.cpr_not_supported_callback = None
+        self.session.app.renderer.cpr_not_supported_callback = None
         shell.jobs.add_finish_listener(self._job_ended)
 
     # -- reading ---------------------------------------------------------------------------
@@ -101,15 +105,25 @@ class TerminalFrontend:
         bindings = KeyBindings()
         shell = self.shell
 
-        @bindings.add("enter", filter=~Condition(lambda: self.session.app.current_buffer.complete_state is not None))
+        completing = Condition(lambda: self.session.app.current_buffer.complete_state is not None)
+
+        @bindings.add("enter", filter=completing & ~is_searching)
+        def _take_completion(event: Any) -> None:
+            """Enter on a selected completion takes it, as in IPython; it runs nothing."""
+            event.current_buffer.complete_state = None
+
+        # Not while searching: prompt_toolkit's own Enter accepts the Ctrl-R match.
+        @bindings.add("enter", filter=~completing & ~is_searching)
         def _enter(event: Any) -> None:
             buffer = event.current_buffer
             document = buffer.document
             text = document.text
             on_blank_line = not document.current_line.strip()
             candidate = text.rstrip() + "\n" if on_blank_line and "\n" in text else text
-            at_end = not document.text_after_cursor.strip()
-            if at_end and is_complete(candidate, BUILTINS, shell.is_bound):
+            # On the last line, Enter runs complete input wherever the cursor is
+            # (as in IPython); on an earlier line it edits the block.
+            on_last_line = document.cursor_position_row == document.line_count - 1
+            if on_last_line and is_complete(candidate, BUILTINS, shell.is_bound):
                 buffer.text = text.rstrip() if on_blank_line else text
                 buffer.validate_and_handle()
                 return
