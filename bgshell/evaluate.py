@@ -11,7 +11,7 @@ from __future__ import annotations
 import builtins
 import sys
 import types
-from typing import Any, TextIO
+from typing import Any, Callable, TextIO
 
 from bgshell.codesplit import compile_split
 from bgshell.jobs import format_exception
@@ -103,11 +103,18 @@ class Evaluator:
         except SyntaxError as exc:
             self.show_syntax_error(exc)
             return False
-        try:
+        def run_parts() -> None:
             if split.body is not None:
                 self._execute(split.body)
             if split.last_expr is not None:
                 self.display(self._execute(split.last_expr))
+
+        return self._shielded(run_parts)
+
+    def _shielded(self, action: Callable[[], None]) -> bool:
+        """Run *action*, printing any exception but ``SystemExit``; True if none."""
+        try:
+            action()
         except SystemExit:
             raise
         except BaseException as exc:
@@ -125,16 +132,13 @@ class Evaluator:
 
     def run_file(self, path: str) -> bool:
         """Execute a whole file in the namespace (``PYTHONSTARTUP``); print any error."""
-        try:
+
+        def run_whole_file() -> None:
             with open(path, "rb") as handle:
                 code = compile(handle.read(), path, "exec")
             exec(code, self.namespace)
-        except SystemExit:
-            raise
-        except BaseException as exc:
-            self.show_exception(exc)
-            return False
-        return True
+
+        return self._shielded(run_whole_file)
 
     @staticmethod
     def show_syntax_error(exc: SyntaxError) -> None:
