@@ -128,15 +128,20 @@ def _run_startup_file(shell: object) -> None:
 
 
 def _run_terminal(shell: object, options: argparse.Namespace, color: bool) -> int:
+    from bgshell.early_prompt import draw_early_prompt
+
+    print(f"bgshell {__version__} on Python {sys.version.split()[0]}. EXPR & runs it in the background; help lists the builtins.")
+    restore_terminal = draw_early_prompt()  # before the slow import of prompt_toolkit
+
     from bgshell.history import open_history
     from bgshell.terminal import TerminalFrontend
 
-    print(f"bgshell {__version__} on Python {sys.version.split()[0]}. EXPR & runs it in the background; help lists the builtins.")
     frontend = TerminalFrontend(
         shell,  # type: ignore[arg-type]
         history=open_history(options.history),
         notify_immediately=options.notify == "immediate",
         color=color,
+        after_first_prompt=restore_terminal,
     )
     return frontend.run()
 

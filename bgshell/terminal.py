@@ -16,7 +16,8 @@ would make foreground output asynchronous.
 from __future__ import annotations
 
 import sys
-from typing import Any, Iterable
+import threading
+from typing import Any, Callable, Iterable
 
 from prompt_toolkit import PromptSession
 from prompt_toolkit.application import run_in_terminal
@@ -25,6 +26,7 @@ from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
 from prompt_toolkit.filters import Condition, is_searching
 from prompt_toolkit.key_binding import KeyBindings
+from prompt_toolkit.lexers import DynamicLexer
 from prompt_toolkit.output import ColorDepth
 from prompt_toolkit.patch_stdout import patch_stdout
 
@@ -71,27 +73,29 @@ class TerminalFrontend:
         history: Any = None,
         notify_immediately: bool = True,
         color: bool = True,
+        after_first_prompt: Callable[[], None] | None = None,
     ) -> None:
         self.shell = shell
+        #: Called once the first prompt has ended (bgshell.early_prompt's restore).
+        self._after_first_prompt = after_first_prompt
         shell.interactive = True
         self.notify_immediately = notify_immediately
-        lexer = None
-        if color:
-            from prompt_toolkit.lexers import PygmentsLexer
-            from pygments.lexers.python import PythonLexer
-
-            lexer = PygmentsLexer(PythonLexer)
+        # Highlighting is switched on once the first prompt is up: building the
+        # Python lexer compiles dozens of regular expressions (~50 ms, a third of
+        # the start-up), which the first prompt does not need to be drawn.
+        self._color = color
+        self._lexer: Any = None
         self.session: PromptSession[str] = PromptSession(
             message=">>> ",
             multiline=True,
             prompt_continuation=lambda width, line, wrap: "... ",
-            lexer=lexer,
+            lexer=DynamicLexer(lambda: self._lexer),
             history=history,
             completer=ShellCompleter(shell),
             complete_while_typing=False,
             key_bindings=self._key_bindings(),
             color_depth=None if color else ColorDepth.DEPTH_1_BIT,
-            include_default_pygments_style=color,
+            include_default_pygments_style=Condition(lambda: self._lexer is not None),
             enable_open_in_editor=False,
         )
         # Without answers to cursor-position requests prompt_toolkit only leaves the
@@ -153,13 +157,20 @@ class TerminalFrontend:
     def read(self) -> str:
         """One complete input from the user (raises ``EOFError``/``KeyboardInterrupt``)."""
         running = bool(self.shell.jobs.running)
-        with patch_stdout(raw=True):
-            capture.install()  # keep job output routed past patch_stdout's own stream
-            return self.session.prompt(
-                bottom_toolbar=self._toolbar if running else None,
-                refresh_interval=1.0 if running else 0,
-                pre_run=self._catch_up,
-            )
+        try:
+            with patch_stdout(raw=True):
+                capture.install()  # keep job output routed past patch_stdout's own stream
+                return self.session.prompt(
+                    bottom_toolbar=self._toolbar if running else None,
+                    refresh_interval=1.0 if running else 0,
+                    pre_run=self._catch_up,
+                )
+        finally:
+            if self._after_first_prompt is not None:
+                # prompt_toolkit restored the settings it found (echo off): put
+                # the terminal's own back before any code runs.
+                self._after_first_prompt()
+                self._after_first_prompt = None
 
     # -- announcing while the prompt is up ----------------------------------------------------
     def _job_ended(self) -> None:
@@ -175,13 +186,23 @@ class TerminalFrontend:
                 pass
 
     def _catch_up(self) -> None:
-        """The prompt is up: announce a job that ended after the loop's last look.
-
-        From here on ``_job_ended`` reaches the running prompt, so no end is missed.
+        """The prompt is up: announce a job that ended after the loop's last look
+        (from here on ``_job_ended`` reaches the running prompt, so no end is
+        missed), and start loading the highlighter the first time.
         """
+        app = self.session.app
         if self.notify_immediately:
-            app = self.session.app
             app.loop.call_soon(self._announce_now, app)
+        if self._color and self._lexer is None:
+            self._color = False  # build it once
+            threading.Thread(target=self._load_highlighting, args=(app,), daemon=True).start()
+
+    def _load_highlighting(self, app: Any) -> None:
+        from prompt_toolkit.lexers import PygmentsLexer
+        from pygments.lexers.python import PythonLexer
+
+        self._lexer = PygmentsLexer(PythonLexer)
+        app.invalidate()  # thread-safe: redraws what is typed, now in colour
 
     def _announce_now(self, app: Any) -> None:
         if not app.is_running:

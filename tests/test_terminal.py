@@ -727,8 +727,8 @@ def test_a_job_ending_during_wait_for_another_is_still_announced(spawn):
 
 def test_bottom_toolbar_shows_running_jobs_when_the_terminal_answers_cpr(spawn):
     shell = spawn(cpr="answer")
+    shell.run("import time")  # by now prompt_toolkit runs (the first >>> is drawn before it)
     assert "\x1b[6n" in shell.raw  # the shell asked where the cursor is
-    shell.run("import time")
     shell.sendline("time.sleep(4) &")
     shell.expect_text(r"running: \[1\] time\.sleep\(4\)", timeout=5)
 
