@@ -41,6 +41,9 @@ __all__ = ["TerminalFrontend"]
 
 _KINDS = ("thread", "process")
 
+#: The GIL switch interval while the prompt is up and thread jobs run (seconds).
+PROMPT_SWITCH_INTERVAL = 0.0005
+
 
 class ShellCompleter(Completer):
     """prompt_toolkit adapter for ``bgshell.completion.complete``."""
@@ -156,7 +159,12 @@ class TerminalFrontend:
 
     def read(self) -> str:
         """One complete input from the user (raises ``EOFError``/``KeyboardInterrupt``)."""
-        running = bool(self.shell.jobs.running)
+        running = self.shell.jobs.running
+        switch_interval = sys.getswitchinterval()
+        if any(job.kind == "thread" for job in running):
+            # CPU-bound thread jobs hold the GIL for a whole switch interval (5 ms)
+            # at a time; while the user types, hand it back ten times as often.
+            sys.setswitchinterval(min(switch_interval, PROMPT_SWITCH_INTERVAL))
         try:
             with patch_stdout(raw=True):
                 capture.install()  # keep job output routed past patch_stdout's own stream
@@ -166,6 +174,7 @@ class TerminalFrontend:
                     pre_run=self._catch_up,
                 )
         finally:
+            sys.setswitchinterval(switch_interval)
             if self._after_first_prompt is not None:
                 # prompt_toolkit restored the settings it found (echo off): put
                 # the terminal's own back before any code runs.
