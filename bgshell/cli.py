@@ -9,11 +9,13 @@ prompt_toolkit is imported only when a terminal front end is really needed.
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import signal
 import sys
 
 from bgshell import __version__
+from bgshell.termination import Terminated, install_handlers, signals_ignored
 
 __all__ = ["main", "build_parser"]
 
@@ -42,11 +44,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _terminate(signum: int, frame: object) -> None:
-    """SIGTERM/SIGHUP: leave through the normal exit path (history is already on disk)."""
-    raise SystemExit(128 + signum)
-
-
 def _split_command(argv: list[str]) -> tuple[list[str], list[str] | None]:
     """Options before ``-c CODE`` and ``[CODE, ARGS...]`` (None without ``-c``).
 
@@ -72,9 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     options = build_parser().parse_args(before)
     if command is not None:
         options.command, options.args, options.file = command[0], command[1:], None
-    for name in ("SIGTERM", "SIGHUP"):
-        if hasattr(signal, name):
-            signal.signal(getattr(signal, name), _terminate)
+    install_handlers()
+    _replace_closed_streams()
 
     from bgshell.plain import finish, run_lines, stdin_lines
     from bgshell.repl import Shell
@@ -116,9 +112,12 @@ def main(argv: list[str] | None = None) -> int:
         if not finish(shell):
             return _leave(shell, 130)
         return status if status is not None else (1 if shell.failed else 0)
-    except SystemExit as exc:  # SIGTERM / SIGHUP
-        code = exc.code if isinstance(exc.code, int) else 1
-        return _leave(shell, code)
+    except Terminated as exc:  # SIGTERM / SIGHUP: history is on disk already
+        return _leave(shell, exc.code)
+    except OSError as exc:
+        if exc.errno != errno.EIO:
+            raise
+        return _leave(shell, 128 + signal.SIGHUP)  # the terminal went away under us
 
 
 def _run_startup_file(shell: object) -> None:
@@ -147,9 +146,32 @@ def _run_terminal(shell: object, options: argparse.Namespace, color: bool) -> in
 
 
 def _leave(shell: object, status: int) -> int:
-    """Stop running jobs; if one will not stop, exit without waiting for it."""
-    if not shell.stop_jobs():  # type: ignore[attr-defined]
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(status)
+    """Stop running jobs; if one will not stop, exit without waiting for it.
+
+    Signals are ignored meanwhile: a second SIGTERM must not cut the cleanup short.
+    """
+    with signals_ignored():
+        stopped = shell.stop_jobs()  # type: ignore[attr-defined]
+        if not stopped:
+            _flush_quietly()
+            os._exit(status)
     return status
+
+
+def _flush_quietly() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError, AttributeError):
+            pass  # the terminal may be gone
+
+
+def _replace_closed_streams() -> None:
+    """Started with fd 0, 1 or 2 closed, Python sets the stream to None: use
+    /dev/null instead, so a closed stdin is empty input, as for python3."""
+    if sys.stdin is None:
+        sys.stdin = open(os.devnull, encoding="utf-8")
+    if sys.stdout is None:
+        sys.stdout = open(os.devnull, "w", encoding="utf-8")
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")

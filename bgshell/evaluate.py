@@ -115,7 +115,7 @@ class Evaluator:
         """Run *action*, printing any exception but ``SystemExit``; True if none."""
         try:
             action()
-        except SystemExit:
+        except SystemExit:  # exit(), and Terminated (a signal)
             raise
         except BaseException as exc:
             self.show_exception(exc)

@@ -1,20 +1,25 @@
 """The input history file: private, written as it is typed, never fatal.
 
-The file is created 0600 inside a 0700 directory (history holds whatever was typed,
-secrets included), each accepted input is appended at once so a crash loses
-nothing, and a history file that cannot be read or written costs one warning, not
-the session.  The format is prompt_toolkit's ``FileHistory`` format.
+The file is created 0600 inside directories bgshell makes 0700 (history holds
+whatever was typed, secrets included; the XDG Base Directory spec asks 0700 for the
+directories too), each accepted input is appended at once so a crash loses
+nothing, and a history file that cannot be read or written, or holds lines that
+are not history, costs one warning, not the session.  Only a regular file is read
+or written: ``--history /dev/null`` turns saving off quietly, and a FIFO or a
+device never blocks or floods the start.  The format is prompt_toolkit's
+``FileHistory`` format (``# time`` lines, then ``+``-prefixed lines).
 """
 
 from __future__ import annotations
 
+import datetime
 import os
 import stat
 import sys
 from pathlib import Path
 from typing import Iterable
 
-from prompt_toolkit.history import FileHistory
+from prompt_toolkit.history import History
 
 __all__ = ["default_history_path", "SafeFileHistory", "open_history"]
 
@@ -29,56 +34,152 @@ def _warn(message: str) -> None:
     print(f"bgshell: {message}", file=sys.stderr)
 
 
-def _make_private(path: Path) -> None:
-    """Create *path*'s directory 0700 and the file 0600; tighten them if we own them."""
-    directory = path.parent
-    if not directory.exists():
-        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.chmod(directory, 0o700)  # mkdir's mode is filtered by the umask
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    try:
-        info = os.fstat(fd)
-        if stat.S_ISREG(info.st_mode) and info.st_uid == os.getuid():  # never /dev/null
-            os.fchmod(fd, 0o600)
-    finally:
-        os.close(fd)
+def _make_directories(directory: Path) -> None:
+    """Create *directory* and any missing parents, each 0700 whatever the umask."""
+    missing = []
+    while not directory.exists():
+        missing.append(directory)
+        if directory.parent == directory:
+            break
+        directory = directory.parent
+    for path in reversed(missing):
+        try:
+            os.mkdir(path, 0o700)
+        except FileExistsError:
+            continue
+        os.chmod(path, 0o700)  # mkdir's mode is filtered by the umask
 
 
-class SafeFileHistory(FileHistory):
-    """``FileHistory`` that warns once instead of failing when the file misbehaves."""
+def _open_private(path: Path) -> int:
+    """Open *path* for appending, creating it 0600; never blocks on a FIFO."""
+    return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK, 0o600)
+
+
+class SafeFileHistory(History):
+    """History in a regular file, that warns once instead of failing."""
 
     def __init__(self, filename: str | os.PathLike[str]) -> None:
-        super().__init__(filename)
+        super().__init__()
+        self.filename = os.fspath(filename)
         self._warned = False
+        self._write_failed = False
+        self._read: list[str] | None = None  # newest first, once read
 
-    def _warn_once(self, what: str, exc: BaseException) -> None:
+    def warn_once(self, problem: str) -> None:
         if not self._warned:
             self._warned = True
-            _warn(f"history file {os.fspath(self.filename)}: cannot {what} ({exc.strerror or exc}); "
-                  "going on without saving history")
+            _warn(f"history file {self.filename}: {problem}")
+
+    def _regular_file(self) -> bool:
+        """True if the path is a regular file (or missing); warns about anything else."""
+        try:
+            mode = os.stat(self.filename).st_mode
+        except FileNotFoundError:
+            return True
+        except OSError as exc:
+            self.warn_once(f"cannot use it ({exc.strerror}); history is not saved")
+            return False
+        if stat.S_ISREG(mode):
+            return True
+        self.warn_once("not a regular file; history is not read or saved")
+        return False
 
     def load_history_strings(self) -> Iterable[str]:
-        try:
-            return list(super().load_history_strings())
-        except (OSError, ValueError) as exc:
-            self._warn_once("read it", exc if isinstance(exc, OSError) else OSError(str(exc)))
+        """The entries, newest first; read once (see ``read_now``)."""
+        if self._read is None:
+            self.read_now()
+        return self._read or []
+
+    def read_now(self) -> None:
+        """Read the file now, at start-up, so a warning comes before the first prompt
+        (prompt_toolkit would read it in the background, amid the first output)."""
+        self._read = list(self._load())
+
+    def _load(self) -> Iterable[str]:
+        if not self._regular_file():
             return []
+        try:
+            with open(self.filename, "rb") as handle:
+                data = handle.read()
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            self.warn_once(f"cannot read it ({exc.strerror}); going on without it")
+            return []
+        strings, skipped = _parse(data)
+        if skipped:
+            self.warn_once(f"{skipped} line{'' if skipped == 1 else 's'} could not be read and "
+                           "were skipped (the file is damaged or not a bgshell history)")
+        return reversed(strings)
 
     def store_string(self, string: str) -> None:
-        if self._warned:
+        if self._write_failed or not self._regular_file():
             return
+        lines = [f"\n# {datetime.datetime.now()}\n", *(f"+{line}\n" for line in string.split("\n"))]
         try:
-            super().store_string(string)
+            # os.open with 0600 each time: a file removed or rotated during the
+            # session is recreated private, not with the umask's mode.
+            fd = _open_private(Path(self.filename))
+            with os.fdopen(fd, "ab") as handle:
+                handle.write("".join(lines).encode("utf-8", errors="replace"))
         except OSError as exc:
-            self._warn_once("write to it", exc)
+            self._write_failed = True
+            self.warn_once(f"cannot write to it ({exc.strerror}); going on without saving history")
 
 
-def open_history(path: str | os.PathLike[str] | None) -> SafeFileHistory:
+def _parse(data: bytes) -> tuple[list[str], int]:
+    """Entries of a history file, oldest first, and how many lines were not history."""
+    strings: list[str] = []
+    entry: list[str] = []
+    skipped = 0
+    for raw in data.split(b"\n"):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            skipped += 1
+            continue
+        if line.startswith("+"):
+            entry.append(line[1:])
+            continue
+        if entry:
+            strings.append("\n".join(entry))
+            entry = []
+        if line and not line.startswith("#"):
+            skipped += 1
+    if entry:
+        strings.append("\n".join(entry))
+    return strings, skipped
+
+
+class _NoHistory(History):
+    """``--history /dev/null``: keep the session's inputs in memory, save nothing."""
+
+    def load_history_strings(self) -> Iterable[str]:
+        return []
+
+    def store_string(self, string: str) -> None:
+        pass
+
+
+def open_history(path: str | os.PathLike[str] | None) -> History:
     """Prepare the history file at *path* (default location if None) and open it."""
     target = Path(path) if path is not None else default_history_path()
+    if os.fspath(target) == os.devnull:
+        return _NoHistory()
     history = SafeFileHistory(target)
+    history.read_now()
+    if not history._regular_file():
+        return history
     try:
-        _make_private(target)
+        _make_directories(target.parent)
+        fd = _open_private(target)
+        try:
+            info = os.fstat(fd)
+            if stat.S_ISREG(info.st_mode) and info.st_uid == os.getuid():
+                os.fchmod(fd, 0o600)  # tighten a file that was made readable by others
+        finally:
+            os.close(fd)
     except OSError as exc:
-        history._warn_once("create it", exc)
+        history._write_failed = True
+        history.warn_once(f"cannot create it ({exc.strerror}); going on without saving history")
     return history

@@ -16,6 +16,7 @@ from bgshell.evaluate import Evaluator, install_quitters, make_namespace
 from bgshell.joblines import announcement, listing_line, short_input
 from bgshell.jobs import BackgroundJobBase, BackgroundJobCode, BackgroundJobManager
 from bgshell.source import classify
+from bgshell.termination import Terminated
 
 __all__ = ["Shell", "ExitRequest"]
 
@@ -85,6 +86,8 @@ class Shell:
         if kind == "python":
             try:
                 ok = self.evaluator.run(classified.code, first_line)
+            except Terminated:
+                raise  # a signal: no exit guard
             except SystemExit as exc:
                 asked_to_exit = True
                 self.request_exit(_exit_code(exc))
@@ -159,6 +162,9 @@ class Shell:
         for job in running:
             if job.is_alive():
                 job.kill(force=True)
+        from bgshell.runners import shutdown
+
+        shutdown()
         return not any(job.is_alive() for job in running)
 
 

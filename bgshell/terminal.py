@@ -15,6 +15,7 @@ would make foreground output asynchronous.
 
 from __future__ import annotations
 
+import errno
 import sys
 import threading
 from typing import Any, Callable, Iterable
@@ -66,6 +67,28 @@ class ShellCompleter(Completer):
             yield Completion(candidate, start_position=-length)
 
 
+def _ignore_dead_terminal(previous: Any) -> Any:
+    """A threading.excepthook that drops prompt_toolkit's output thread hitting EIO.
+
+    When the terminal is closed (SIGHUP) while output flows, patch_stdout's flush
+    thread fails writing to the gone pty; the shell is leaving anyway, so that is
+    not worth a traceback on a terminal nobody reads.
+    """
+
+    def hook(args: Any) -> None:
+        exc = args.exc_value
+        if (
+            isinstance(exc, OSError)
+            and exc.errno == errno.EIO
+            and args.thread is not None
+            and args.thread.name.startswith("patch-stdout")
+        ):
+            return
+        previous(args)
+
+    return hook
+
+
 class TerminalFrontend:
     """Runs the shell at a terminal until the user leaves; ``run()`` returns the status."""
 
@@ -82,6 +105,7 @@ class TerminalFrontend:
         #: Called once the first prompt has ended (bgshell.early_prompt's restore).
         self._after_first_prompt = after_first_prompt
         shell.interactive = True
+        threading.excepthook = _ignore_dead_terminal(threading.excepthook)
         self.notify_immediately = notify_immediately
         # Highlighting is switched on once the first prompt is up: building the
         # Python lexer compiles dozens of regular expressions (~50 ms, a third of

@@ -166,13 +166,14 @@ class ProcessRunner:
         self._lock = threading.Lock()
         self._spare: _Child | None = None
         self._warming = False
+        self._closed = False  # after shutdown(): no more spares
         self.prewarm()
 
     # -- spares -------------------------------------------------------------------------
     def prewarm(self) -> None:
         """Start a spare interpreter in the background if there is none."""
         with self._lock:
-            if self._spare is not None or self._warming:
+            if self._spare is not None or self._warming or self._closed:
                 return
             self._warming = True
         threading.Thread(target=self._make_spare, name="bgshell-spare", daemon=True).start()
@@ -184,10 +185,20 @@ class ProcessRunner:
             child = None
         with self._lock:
             self._warming = False
-            if child is not None:
-                if self._spare is not None:
-                    self._spare.discard()
-                self._spare = child
+            if child is not None and not self._closed:
+                child, self._spare = self._spare, child  # an older spare, if any, goes
+        if child is not None:
+            child.signal_group(signal.SIGKILL)
+            child.discard()
+
+    def shutdown(self) -> None:
+        """Stop the spare interpreter now (and start no other)."""
+        with self._lock:
+            spare, self._spare = self._spare, None
+            self._closed = True
+        if spare is not None:
+            spare.signal_group(signal.SIGKILL)
+            spare.discard()
 
     def _take_child(self) -> _Child:
         with self._lock:

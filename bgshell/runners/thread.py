@@ -131,6 +131,7 @@ class _Worker:
             except JobKilled:  # cannot happen by design; if it does, still end the job
                 if not job.done():
                     job._finish(exception=JobKilled("killed"), killed=True)
+            job = None  # an idle worker must not keep a flushed job (and its value) alive
             try:
                 if not runner._park(self):
                     return
