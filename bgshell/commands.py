@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
 from bgshell.jobs import BackgroundJobBase, BackgroundJobManager, JobState
-from bgshell.joblines import exception_summary, listing_line, state_word
+from bgshell.joblines import listing_line, state_word
 from bgshell.source import JobSpecError, parse_jobspec
 
 __all__ = ["UsageError", "Builtin", "BUILTINS", "run_builtin", "resolve_job"]
@@ -72,8 +72,13 @@ def _one_job(shell: Shell, args: list[str], usage: str) -> BackgroundJobBase:
 
 
 def _resolve_all(shell: Shell, args: list[str]) -> list[BackgroundJobBase]:
-    # Resolve every spec before acting, so a typo in the third spec does nothing.
-    return [resolve_job(shell, spec) for spec in args]
+    # Resolve every spec before acting, so a typo in the third spec does nothing;
+    # a job named twice (`remove 3 %3`) is acted on once.
+    found: dict[int, BackgroundJobBase] = {}
+    for spec in args:
+        job = resolve_job(shell, spec)
+        found.setdefault(job.num, job)  # type: ignore[arg-type]
+    return list(found.values())
 
 
 # -- the builtins --------------------------------------------------------------------
@@ -114,7 +119,7 @@ def cmd_result(shell: Shell, args: list[str]) -> None:
     elif state.finished:
         raise UsageError(
             f"job {job.num} has no result: it {'was killed' if state is JobState.KILLED else 'died'}"
-            f" ({exception_summary(job.exception)}); see traceback {job.num}"
+            f" ({job.error_summary}); see traceback {job.num}"
         )
     else:
         raise UsageError(f"job {job.num} is still running; wait {job.num} waits for it")

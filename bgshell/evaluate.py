@@ -62,13 +62,33 @@ def safe_repr(value: Any, limit: int = MAX_REPR) -> str:
     """``repr(value)``, or one line saying why it could not be shown; cut at *limit*."""
     try:
         text = repr(value)
-    except Exception as exc:  # a hostile __repr__ must not take the shell down
+    except KeyboardInterrupt:
+        raise  # Ctrl-C on a hanging __repr__: reported as an interrupted input
+    except BaseException as exc:  # a hostile __repr__, even one raising SystemExit
         return f"<repr() of {type(value).__name__} object failed: {_exception_line(exc)}>"
     if not isinstance(text, str):
         return f"<repr() of {type(value).__name__} object returned {type(text).__name__}, not str>"
     if len(text) > limit:
         text = f"{text[:limit]}\n[... {len(text) - limit:,} more characters not shown; the value is in _]"
     return text
+
+
+#: A syntax error's line is shown at most this wide, around the error.
+_SYNTAX_WINDOW = 160
+
+
+def _narrow_syntax_error(exc: SyntaxError) -> None:
+    """Cut a very long offending line (a 1 MB paste) to a window around the error."""
+    text, offset = exc.text, exc.offset
+    if not isinstance(text, str) or len(text) <= _SYNTAX_WINDOW or not isinstance(offset, int):
+        return
+    text = text.rstrip("\r\n")
+    start = max(0, min(offset - 1 - _SYNTAX_WINDOW // 2, len(text) - _SYNTAX_WINDOW))
+    exc.text = "..." + text[start:start + _SYNTAX_WINDOW] + "...\n"
+    exc.offset = offset - start + 3
+    end = getattr(exc, "end_offset", None)
+    if isinstance(end, int):
+        exc.end_offset = min(end - start + 3, len(exc.text))
 
 
 def _exception_line(exc: BaseException) -> str:
@@ -145,6 +165,7 @@ class Evaluator:
         """Print a compile error as ``python3 -i`` does: no traceback, just the spot."""
         import traceback
 
+        _narrow_syntax_error(exc)
         sys.stderr.write("".join(traceback.format_exception_only(type(exc), exc)))
         sys.stderr.flush()
 

@@ -13,9 +13,14 @@ Announcement (when a job ends, and from ``wait``)::
 
 from __future__ import annotations
 
-from bgshell.jobs import BackgroundJobBase, JobState
+from bgshell.jobs import BackgroundJobBase, JobState, describe_exception
 
-__all__ = ["state_word", "format_elapsed", "listing_line", "announcement", "exception_summary"]
+__all__ = [
+    "state_word", "format_elapsed", "listing_line", "announcement", "announcements", "exception_summary",
+]
+
+#: When more jobs than this end at once, the rest are counted, not listed.
+ANNOUNCE_LIMIT = 20
 
 #: bash's words where bash has one ("Done", "Killed"), the engine's otherwise.
 _WORDS = {
@@ -55,19 +60,8 @@ def short_input(job: BackgroundJobBase) -> str:
     return text
 
 
-def exception_summary(exc: BaseException | None) -> str:
-    """``ZeroDivisionError: division by zero``, safe against a ``__str__`` that raises."""
-    if exc is None:
-        return ""
-    name = type(exc).__name__
-    try:
-        text = str(exc)
-    except Exception:
-        text = "<the exception's message could not be shown>"
-    text = " ".join(text.split())
-    if len(text) > 200:
-        text = text[:197] + "..."
-    return f"{name}: {text}" if text else name
+#: ``exception_summary`` is the engine's ``describe_exception``.
+exception_summary = describe_exception
 
 
 def output_note(job: BackgroundJobBase) -> str:
@@ -94,8 +88,24 @@ def announcement(job: BackgroundJobBase) -> str:
     """The bash-style line printed when a job has ended."""
     parts = [f"[{job.num}]", state_word(job), short_input(job), format_elapsed(job.elapsed)]
     if job.state is JobState.DEAD:
-        parts.append(exception_summary(job.exception))
+        parts.append(job.error_summary)
     note = output_note(job)
     if note:
         parts.append(note)
     return "  ".join(parts)
+
+
+def announcements(jobs: list[BackgroundJobBase]) -> list[str]:
+    """The lines announcing *jobs*: one each, or, when a loop ended thousands at once,
+    the first few and one line counting the rest (``jobs`` lists them all)."""
+    if len(jobs) <= ANNOUNCE_LIMIT:
+        return [announcement(job) for job in jobs]
+    shown = ANNOUNCE_LIMIT // 2
+    counts: dict[str, int] = {}
+    for job in jobs[shown:]:
+        counts[state_word(job)] = counts.get(state_word(job), 0) + 1
+    summary = ", ".join(f"{n:,} {word.lower()}" for word, n in counts.items())
+    rest = len(jobs) - shown
+    return [announcement(job) for job in jobs[:shown]] + [
+        f"... and {rest:,} more jobs ended ({summary}); jobs -a lists them"
+    ]

@@ -195,6 +195,9 @@ class BackgroundJobBase:
         self._settled = False
         #: For runners: where the job is executing (thread id, process, task).
         self._handle: Any = None
+        #: One line naming the exception that ended the job ("" if none), made when
+        #: it ended: showing it never calls the exception's code again.
+        self.error_summary = ""
 
     # -- what the seed documents ------------------------------------------------
     def __str__(self) -> str:
@@ -383,8 +386,12 @@ class BackgroundJobBase:
         The traceback is formatted before the state changes, so nobody can see the
         job dead without its traceback.  Called once; later calls are ignored.
         """
-        if exception is not None and tb_text is None:
-            tb_text = format_exception(exception)
+        summary = ""
+        if exception is not None:
+            # Both call the exception's __str__: here, in the job's own thread, so a
+            # hostile one hangs or fails the job, never the prompt that announces it.
+            tb_text = format_exception(exception) if tb_text is None else cap_text(tb_text)
+            summary = describe_exception(exception)
         with self._lock:
             if self._state.finished:
                 return
@@ -398,6 +405,7 @@ class BackgroundJobBase:
                 self._value = DIED
                 self._exception = exception
                 self._tb_text = tb_text
+                self.error_summary = summary
                 killed = killed or isinstance(exception, JobKilled)
                 self._state = JobState.KILLED if killed else JobState.DEAD
             self._handle = None
@@ -412,6 +420,24 @@ def _engine_frame(filename: str) -> bool:
     return filename.startswith(_PACKAGE_DIR)
 
 
+#: Characters of one traceback line kept at most (from both ends): a 10 MB exception
+#: message, or a 100,000-character source line, must not be thrown on the screen.
+MAX_LINE = 2_000
+
+
+def cap_text(text: str, limit: int = MAX_LINE) -> str:
+    """*text* with every line longer than *limit* cut in its middle, with a note
+    saying how much was left out; each line stays one line."""
+    if len(text) <= limit:
+        return text
+    lines = text.split("\n")
+    half = limit // 2
+    for i, line in enumerate(lines):
+        if len(line) > limit:
+            lines[i] = f"{line[:half]} [... {len(line) - 2 * half:,} characters not shown ...] {line[-half:]}"
+    return "\n".join(lines)
+
+
 def format_exception(exc: BaseException) -> str:
     """Format *exc* with its traceback, leaving out the engine's own leading frames."""
     import traceback
@@ -420,9 +446,27 @@ def format_exception(exc: BaseException) -> str:
     while tb is not None and _engine_frame(tb.tb_frame.f_code.co_filename):
         tb = tb.tb_next
     try:
-        return "".join(traceback.format_exception(type(exc), exc, tb))
-    except Exception as err:  # a hostile __str__ or a broken traceback object
-        return f"{type(exc).__name__}: <the exception could not be formatted: {err!r}>\n"
+        return cap_text("".join(traceback.format_exception(type(exc), exc, tb)))
+    except BaseException as err:  # a hostile __str__ (even one raising SystemExit)
+        return f"{type(exc).__name__}: <the exception could not be formatted: {type(err).__name__}>\n"
+
+
+def describe_exception(exc: BaseException | None) -> str:
+    """``ZeroDivisionError: division by zero`` on one short line, whatever ``__str__``
+    does (raises anything, even ``SystemExit``, or returns megabytes)."""
+    if exc is None:
+        return ""
+    name = type(exc).__name__
+    try:
+        text = str(exc)
+        if not isinstance(text, str):
+            raise TypeError
+    except BaseException:
+        text = "<the exception's message could not be shown>"
+    text = " ".join(text[:1000].split())
+    if len(text) > 200:
+        text = text[:197] + "..."
+    return f"{name}: {text}" if text else name
 
 
 class BackgroundJobExpr(BackgroundJobBase):
@@ -814,19 +858,23 @@ class BackgroundJobManager:
         self._group_report(completed, "Completed")
         self._group_report(dead, "Dead")
 
-    def traceback(self, job: int | BackgroundJobBase | None = None) -> None:
-        """Print the traceback of job N, or of every dead job when no job is given."""
+    def traceback(self, job: int | BackgroundJobBase | None = None) -> bool | None:
+        """Print the traceback of job N, or of every dead job when no job is given.
+
+        For job N: True, or False (and one line on stderr) for an unknown job.
+        """
         if job is None:
             for deadjob in self.dead:
                 print(f"Traceback for: {deadjob!r}")
                 deadjob.traceback()
                 print()
-            return
+            return None
         found = self.get(job)
         if found is None:
             _print_error(f"traceback: no such job {_num_of(job)!r}")
-        else:
-            found.traceback()
+            return False
+        found.traceback()
+        return True
 
     # -- acting on jobs ------------------------------------------------------------------
     def remove(self, num: int | BackgroundJobBase) -> bool:

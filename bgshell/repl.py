@@ -13,7 +13,7 @@ from typing import Any
 
 from bgshell.commands import BUILTINS, run_builtin
 from bgshell.evaluate import Evaluator, install_quitters, make_namespace
-from bgshell.joblines import announcement, listing_line, short_input
+from bgshell.joblines import announcements, listing_line, short_input
 from bgshell.jobs import BackgroundJobBase, BackgroundJobCode, BackgroundJobManager
 from bgshell.source import classify
 from bgshell.termination import Terminated
@@ -125,8 +125,8 @@ class Shell:
 
     def announce(self, jobs: list[BackgroundJobBase]) -> None:
         """Print the end of each job in *jobs* (already drained from the manager)."""
-        for job in jobs:
-            print(announcement(job))
+        for line in announcements(jobs):
+            print(line)
 
     def announce_finished(self) -> None:
         """Announce every job that ended since the last announcement."""

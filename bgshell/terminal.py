@@ -34,7 +34,7 @@ from prompt_toolkit.patch_stdout import patch_stdout
 from bgshell import capture
 from bgshell.commands import BUILTINS
 from bgshell.completion import complete
-from bgshell.joblines import announcement, format_elapsed, short_input
+from bgshell.joblines import announcements, format_elapsed, short_input
 from bgshell.repl import ExitRequest, Shell
 from bgshell.source import is_complete
 
@@ -243,7 +243,7 @@ class TerminalFrontend:
         fresh = self.shell.jobs.drain_finished()
         if not fresh:
             return
-        lines = "".join(announcement(job) + "\n" for job in fresh)
+        lines = "".join(line + "\n" for line in announcements(fresh))
         out = sys.__stdout__
 
         def show() -> None:

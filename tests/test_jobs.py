@@ -622,7 +622,7 @@ def test_unknown_job_number_raises_no_such_job_where_a_value_is_expected(jobs):
 
 
 @pytest.mark.parametrize(
-    "action, expected", [("remove", False), ("traceback", None), ("kill", False)]
+    "action, expected", [("remove", False), ("traceback", False), ("kill", False)]
 )
 def test_unknown_job_number_prints_one_line_where_only_an_action_is_taken(jobs, capsys, action, expected):
     assert getattr(jobs, action)(99) is expected
