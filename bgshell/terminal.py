@@ -235,7 +235,10 @@ class TerminalFrontend:
         from pygments.lexers.python import PythonLexer
 
         self._lexer = PygmentsLexer(PythonLexer)
-        app.invalidate()  # thread-safe: redraws what is typed, now in colour
+        try:
+            app.invalidate()  # thread-safe: redraws what is typed, now in colour
+        except RuntimeError:
+            pass  # the prompt ended meanwhile; the next one is drawn in colour anyway
 
     def _announce_now(self, app: Any) -> None:
         if not app.is_running:
