@@ -42,6 +42,8 @@ import signal
 import sys
 import time
 
+from report import load_text, ms, p95, table  # bench/report.py (beside this script)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 perf = time.perf_counter
 GOAL_LAUNCH_MS = 60.0
@@ -90,27 +92,10 @@ def mp_target(conn) -> None:  # noqa: ANN001 - a multiprocessing Connection
 
 
 # -- helpers -----------------------------------------------------------------------------------
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:.1f}"
 
 
-def p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(0.95 * len(ordered)) - 1))]
 
 
-def table(header: list[str], rows: list[list[str]]) -> None:
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-
-    def line(cells: list[str]) -> str:
-        return "  ".join(
-            str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(cells, widths))
-        ).rstrip()
-
-    print("  " + line(header))
-    print("  " + "  ".join("-" * w for w in widths))
-    for row in rows:
-        print("  " + line(row))
 
 
 def summary(values: list[float]) -> list[str]:
@@ -342,14 +327,6 @@ def section_kill(jobs, quick: bool) -> None:  # noqa: ANN001
     print(f"  goal: a thread job in pure Python killed within 100 ms: worst {ms(max(loop.times))} ms ({status})")
 
 
-def load_text(warn: bool = True) -> str:
-    """The 1-minute load average, with a warning when other work shares the CPUs."""
-    try:
-        one = os.getloadavg()[0]
-    except OSError:
-        return "unknown"
-    busy = warn and one > 0.5 * (os.cpu_count() or 1)
-    return f"{one:.2f}" + (" (BUSY machine: other processes compete, numbers are inflated)" if busy else "")
 
 
 # -- main ----------------------------------------------------------------------------------------------
