@@ -14,7 +14,7 @@ import types
 from typing import Any, Callable, TextIO
 
 from bgshell.codesplit import compile_split
-from bgshell.jobs import format_exception
+from bgshell.jobs import describe_exception, format_exception
 
 __all__ = ["make_namespace", "Evaluator", "safe_repr", "MAX_REPR"]
 
@@ -65,7 +65,7 @@ def safe_repr(value: Any, limit: int = MAX_REPR) -> str:
     except KeyboardInterrupt:
         raise  # Ctrl-C on a hanging __repr__: reported as an interrupted input
     except BaseException as exc:  # a hostile __repr__, even one raising SystemExit
-        return f"<repr() of {type(value).__name__} object failed: {_exception_line(exc)}>"
+        return f"<repr() of {type(value).__name__} object failed: {describe_exception(exc)}>"
     if not isinstance(text, str):
         return f"<repr() of {type(value).__name__} object returned {type(text).__name__}, not str>"
     if len(text) > limit:
@@ -89,12 +89,6 @@ def _narrow_syntax_error(exc: SyntaxError) -> None:
     end = getattr(exc, "end_offset", None)
     if isinstance(end, int):
         exc.end_offset = min(end - start + 3, len(exc.text))
-
-
-def _exception_line(exc: BaseException) -> str:
-    from bgshell.joblines import exception_summary
-
-    return exception_summary(exc)
 
 
 class Evaluator:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 from typing import Any, Callable, Protocol
 
-__all__ = ["Runner", "get_runner", "default_runner", "register", "KINDS"]
+__all__ = ["Runner", "get_runner", "register", "shutdown", "KINDS"]
 
 
 class Runner(Protocol):
@@ -78,10 +78,6 @@ def get_runner(kind: str) -> Runner:
                 raise ValueError(f"unknown job kind {kind!r}; use one of: {', '.join(_FACTORIES)}")
             runner = _RUNNERS[kind] = factory()
         return runner
-
-
-def default_runner() -> Runner:
-    return get_runner("thread")
 
 
 def shutdown() -> None:
