@@ -32,8 +32,13 @@ Sections:
    by package, by entry point, the ones a bare PromptSession does not make, and by
    bgshell module;
 2. round trip: after the prompt, from writing ``6*7\\r`` to the read that brings
-   ``42`` and the next prompt (and, apart, to the read that brings ``42``); the
-   shells take turns, one round trip each;
+   ``42`` and the next prompt (and, apart, to the read that brings ``42``); then the
+   same with the Enter alone timed (``6*7`` typed and echoed first), which is what a
+   user who types the line waits for; the shells take turns, one round trip each.
+   A fifth program runs here, the "prompt_toolkit key floor": a PromptSession whose
+   Enter binding writes the answer and the next prompt straight to the terminal from
+   the key handler, with no render and no exit -- the least any prompt_toolkit shell
+   can take, so a goal below it is out of reach for all of them;
 3. keystroke to echo at the bgshell prompt: one letter written, time to the read
    that brings it back; with no jobs, with two CPU-bound thread jobs
    (``while True: pass &``), the same after ``sys.setswitchinterval(0.0005)`` typed
@@ -207,6 +212,33 @@ while True:
     if value is not None:
         print(repr(value))
 """
+
+
+# The least any prompt_toolkit shell can do for a round trip: a PromptSession whose
+# Enter binding evaluates the line and writes the answer and the next prompt straight to
+# the terminal from inside the key handler -- no render of the finished line, no exit
+# from the application, no new application for the next prompt.  Not a usable shell
+# (the next keys draw over the answer): it measures prompt_toolkit's key dispatch alone,
+# the part no shell on it can avoid.  Section 2 only.
+KEY_FLOOR = "prompt_toolkit key floor"
+KEY_FLOOR_SOURCE = """\
+import os
+from prompt_toolkit import PromptSession
+from prompt_toolkit.key_binding import KeyBindings
+bindings = KeyBindings()
+namespace = {}
+@bindings.add('enter')
+def _(event):
+    value = eval(event.current_buffer.text, namespace)
+    os.write(1, ('\\r\\n' + repr(value) + '\\r\\n>>> \\r').encode())
+    event.app.renderer.reset()
+    event.current_buffer.reset()
+PromptSession(key_bindings=bindings).prompt('>>> ')
+"""
+
+
+def key_floor() -> Contender:
+    return Contender(KEY_FLOOR, [sys.executable, "-c", KEY_FLOOR_SOURCE], r">>>", r"42\s+>>>")
 
 
 def contenders() -> tuple[list[Contender], str]:
@@ -509,43 +541,79 @@ def report_imports(
 
 
 # -- 2. round trip -------------------------------------------------------------------------
-def bench_round_trip(found: list[Contender], env: dict[str, str], count: int) -> dict[str, list[float]]:
-    print(f"\n2. Round trip: write '6*7\\r' -> '42' and the next prompt (median of {count}, shells take turns)")
+def one_trip(shell: PtyShell, contender: Contender, enter_alone: bool) -> tuple[float, float]:
+    """Time one ``6*7`` round trip; return (to '42' and the next prompt, to '42').
+
+    Whole line: ``6*7\\r`` is written at once, as a paste would.  Enter alone: ``6*7``
+    is typed first, and once it is echoed and the shell is quiet ``\\r`` is written
+    and timed, which is what a user who types the line sees.
+    """
+    if enter_alone:
+        shell.mark()
+        shell.send(b"6*7")
+        shell.expect(re.compile(r"6\*7"))
+        shell.drain(quiet=0.03)
+        data = b"\r"
+    else:
+        shell.mark()
+        data = b"6*7\r"
+    t0 = shell.send(data)
+    t_value = shell.expect(contender.value, timeout=15)
+    t_prompt = shell.expect(contender.answer, timeout=15)
+    shell.drain(quiet=0.03)
+    return t_prompt - t0, t_value - t0
+
+
+def bench_round_trip(
+    found: list[Contender], env: dict[str, str], count: int
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Section 2; returns the whole-line and the Enter-alone round trips by shell."""
+    contenders_here = [*found, key_floor()]
+    print(
+        f"\n2. Round trip: '6*7' -> '42' and the next prompt (median of {count}, shells take turns);\n"
+        "   'whole line' writes '6*7\\r' at once, 'Enter alone' types '6*7' first and times the '\\r'"
+    )
     shells = {}
+    results: dict[bool, tuple[dict[str, list[float]], dict[str, list[float]]]] = {
+        mode: ({c.name: [] for c in contenders_here}, {c.name: [] for c in contenders_here})
+        for mode in (False, True)
+    }
     try:
-        for contender in found:
+        for contender in contenders_here:
             shells[contender.name], _ = start(contender, env)
             shells[contender.name].drain(quiet=0.2)
-        times: dict[str, list[float]] = {c.name: [] for c in found}
-        to_value: dict[str, list[float]] = {c.name: [] for c in found}
         for i in range(count):
-            order = found if i % 2 == 0 else found[::-1]
-            for contender in order:
-                shell = shells[contender.name]
-                shell.mark()
-                t0 = shell.send(b"6*7\r")
-                t_value = shell.expect(contender.value, timeout=15)
-                t1 = shell.expect(contender.answer, timeout=15)
-                times[contender.name].append(t1 - t0)
-                to_value[contender.name].append(t_value - t0)
-                shell.drain(quiet=0.03)
+            order = contenders_here if i % 2 == 0 else contenders_here[::-1]
+            for enter_alone in (False, True):
+                for contender in order:
+                    total, to_value = one_trip(shells[contender.name], contender, enter_alone)
+                    results[enter_alone][0][contender.name].append(total)
+                    results[enter_alone][1][contender.name].append(to_value)
     finally:
         for shell in shells.values():
             shell.close()
-    base = statistics.median(times["python3 -i"])
-    rows = []
-    for contender in found:
-        values = times[contender.name]
-        med = statistics.median(values)
-        rows.append([
-            contender.name, ms(values[0]), ms(med), ms(p95(values)), f"{med / base:.2f}x",
-            ms(statistics.median(to_value[contender.name])),
-        ])
-    table(["shell", "first ms", "median ms", "p95 ms", "vs python3 -i", "of which to '42' ms"], rows)
-    ratio = statistics.median(times["bgshell"]) / base
-    print(f"  bgshell / python3 -i: {verdict(ratio, GOAL_ROUND_TRIP)}")
-    print_floor(times, "round trip")
-    return times
+    for enter_alone in (False, True):
+        times, to_value = results[enter_alone]
+        print(f"\n  {'Enter alone' if enter_alone else 'whole line'}:")
+        base = statistics.median(times["python3 -i"])
+        rows = []
+        for contender in contenders_here:
+            values = times[contender.name]
+            med = statistics.median(values)
+            rows.append([
+                contender.name, ms(values[0]), ms(med), ms(p95(values)), f"{med / base:.2f}x",
+                ms(statistics.median(to_value[contender.name])),
+            ])
+        table(["shell", "first ms", "median ms", "p95 ms", "vs python3 -i", "of which to '42' ms"], rows)
+        ratio = statistics.median(times["bgshell"]) / base
+        print(f"  bgshell / python3 -i: {verdict(ratio, GOAL_ROUND_TRIP)}")
+        print_floor(times, "round trip")
+        floor = statistics.median(times[KEY_FLOOR]) / base
+        print(
+            f"  {KEY_FLOOR} / python3 -i: {floor:.2f}x: no prompt_toolkit shell can answer sooner"
+            + (f"; the goal of {GOAL_ROUND_TRIP}x lies below it" if floor > GOAL_ROUND_TRIP else "")
+        )
+    return results[False][0], results[True][0]
 
 
 # -- 3. keystroke to echo ------------------------------------------------------------------------
@@ -741,13 +809,14 @@ def main() -> int:
             importtime_of_start(env, 1, ("-i",)),
             importtime_of_start(env, 1, ("-c", BARE_PROMPT_TOOLKIT)),
         )
-        trips = bench_round_trip(found, env, round_trips)
+        trips, enter_trips = bench_round_trip(found, env, round_trips)
         keyed = bench_keystrokes(found, env, keys)
     finally:
         shutil.rmtree(home, ignore_errors=True)
 
     base_start = statistics.median(start_times["python3 -i"])
     base_trip = statistics.median(trips["python3 -i"])
+    base_enter = statistics.median(enter_trips["python3 -i"])
     print("\nSummary")
     table(
         ["goal", "measured", "status"],
@@ -761,6 +830,12 @@ def main() -> int:
                 f"6*7 round trip <= {GOAL_ROUND_TRIP}x python3 -i",
                 f"{statistics.median(trips['bgshell']) / base_trip:.2f}x",
                 "met" if statistics.median(trips["bgshell"]) / base_trip <= GOAL_ROUND_TRIP else "MISSED",
+            ],
+            [
+                f"same, Enter alone <= {GOAL_ROUND_TRIP}x python3 -i",
+                f"{statistics.median(enter_trips['bgshell']) / base_enter:.2f}x "
+                f"(prompt_toolkit key floor {statistics.median(enter_trips[KEY_FLOOR]) / base_enter:.2f}x)",
+                "met" if statistics.median(enter_trips["bgshell"]) / base_enter <= GOAL_ROUND_TRIP else "MISSED",
             ],
             *[
                 [f"key echo, {name}", f"median {ms(statistics.median(v))} ms, p95 {ms(p95(v))} ms", "(no goal)"]

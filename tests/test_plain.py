@@ -8,6 +8,7 @@ timeouts are only there so that a hang fails instead of blocking the run.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import re
@@ -19,6 +20,7 @@ import subprocess
 import sys
 import threading
 import time
+from typing import Iterator
 
 import pytest
 
@@ -480,8 +482,9 @@ def _wait_gone(pid: int, timeout: float = 15) -> bool:
     return True
 
 
-def _start_with_process_job(env) -> tuple[subprocess.Popen, int]:
-    """bgshell on a pipe, at end of input, waiting for a process job; and the job's pid."""
+def _start_with_process_job(env, end_input: bool = True) -> tuple[subprocess.Popen, int]:
+    """bgshell on a pipe running a process job, and the job's pid; with *end_input*,
+    stdin is closed, so bgshell is at the end of its input, waiting for the job."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen()
@@ -491,7 +494,10 @@ def _start_with_process_job(env) -> tuple[subprocess.Popen, int]:
         [BGSHELL], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
     )
     proc.stdin.write((HOLD + f"hold({port}) &:process\n").encode())
-    proc.stdin.close()  # end of input: bgshell now waits for the job
+    if end_input:
+        proc.stdin.close()  # end of input: bgshell now waits for the job
+    else:
+        proc.stdin.flush()
     try:
         conn, _ = listener.accept()
         with conn:
@@ -502,33 +508,77 @@ def _start_with_process_job(env) -> tuple[subprocess.Popen, int]:
     return proc, pid
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
-def test_signal_while_waiting_at_end_of_input_leaves_no_process_job_behind(env, signum):
-    proc, pid = _start_with_process_job(env)
+@contextlib.contextmanager
+def _process_job_session(env, end_input: bool = True) -> Iterator[tuple[subprocess.Popen, int]]:
+    """``_start_with_process_job``, and afterwards neither bgshell nor the job left over."""
+    proc, pid = _start_with_process_job(env, end_input)
     try:
-        proc.send_signal(signum)
-        proc.wait(timeout=HANG)
-        assert _wait_gone(pid)
+        yield proc, pid
     finally:
         if not _process_gone(pid):
             os.kill(pid, signal.SIGKILL)
         proc.kill()
         proc.wait()
-        proc.stdout.close()
-        proc.stderr.close()
+        for stream in (proc.stdin, proc.stdout, proc.stderr):
+            stream.close()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_signal_while_waiting_at_end_of_input_leaves_no_process_job_behind(env, signum):
+    with _process_job_session(env) as (proc, pid):
+        proc.send_signal(signum)
+        proc.wait(timeout=HANG)
+        assert _wait_gone(pid)
 
 
 def test_ctrl_c_while_waiting_at_end_of_input_leaves_no_process_job_behind(env):
-    proc, pid = _start_with_process_job(env)
-    try:
+    with _process_job_session(env) as (proc, pid):
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=HANG)
         assert "interrupted; stopping the running jobs" in proc.stderr.read().decode()
         assert _wait_gone(pid)
+
+
+# -- the reader of our output goes away (`bgshell FILE | head`) ------------------------------
+def test_a_reader_that_leaves_ends_the_run_quietly_as_a_filter_would(env, tmp_path):
+    marker = tmp_path / "ran-after-the-reader-left"
+    proc = subprocess.Popen(
+        [BGSHELL], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+    )
+    try:
+        proc.stdin.write(b"print('ready')\n")
+        proc.stdin.flush()
+        assert proc.stdout.readline() == b"ready\n"
+        proc.stdout.close()  # the reader leaves, as `head -1` does
+        proc.stdin.write(f"for i in range(5): print(i)\n\nopen({str(marker)!r}, 'w').close()\n".encode())
+        proc.stdin.close()
+        assert proc.wait(timeout=HANG) == 128 + signal.SIGPIPE
+        assert proc.stderr.read() == b""  # no traceback per remaining line
+        assert not marker.exists()  # the inputs after the broken write did not run
     finally:
-        if not _process_gone(pid):
-            os.kill(pid, signal.SIGKILL)
         proc.kill()
         proc.wait()
-        proc.stdout.close()
         proc.stderr.close()
+
+
+def test_a_reader_that_leaves_stops_the_running_jobs(env):
+    with _process_job_session(env, end_input=False) as (proc, pid):
+        proc.stdout.close()
+        proc.stdin.write(b"print('nobody reads this')\n")
+        proc.stdin.close()
+        assert proc.wait(timeout=HANG) == 128 + signal.SIGPIPE
+        assert _wait_gone(pid)
+
+
+def test_a_broken_pipe_of_the_users_own_is_an_ordinary_error(env):
+    proc = bgshell(env, stdin=(
+        "import subprocess, sys\n"
+        "child = subprocess.Popen([sys.executable, '-c', ''], stdin=subprocess.PIPE)\n"
+        "child.wait()\n"
+        "child.stdin.write(b'x' * 1000000); child.stdin.flush()\n"
+        "print('still here')\n"
+    ))
+    out, err = text(proc)
+    assert "BrokenPipeError" in err
+    assert out == "0\nstill here\n"
+    assert proc.returncode == 1
