@@ -15,8 +15,6 @@ import signal
 import sys
 
 from bgshell import __version__
-from bgshell.readergone import EXIT_STATUS as READER_GONE_STATUS
-from bgshell.readergone import reader_gone, silence_stdout
 from bgshell.termination import Terminated, install_handlers, signals_ignored
 
 __all__ = ["main", "build_parser"]
@@ -117,10 +115,12 @@ def main(argv: list[str] | None = None) -> int:
     except Terminated as exc:  # SIGTERM / SIGHUP: history is on disk already
         return _leave(shell, exc.code)
     except BrokenPipeError:
-        if not reader_gone():
+        from bgshell import readergone
+
+        if not readergone.reader_gone():
             raise
-        silence_stdout()  # `bgshell FILE | head`: stop quietly, as a filter would
-        return _leave(shell, READER_GONE_STATUS)
+        readergone.silence_stdout()  # `bgshell FILE | head`: stop quietly, as a filter would
+        return _leave(shell, readergone.EXIT_STATUS)
     except OSError as exc:
         if exc.errno != errno.EIO:
             raise

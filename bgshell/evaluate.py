@@ -14,7 +14,6 @@ import types
 from typing import Any, Callable, TextIO
 
 from bgshell.codesplit import compile_split
-from bgshell.readergone import reader_gone
 from bgshell.jobs import describe_exception, format_exception
 
 __all__ = ["make_namespace", "Evaluator", "safe_repr", "MAX_REPR"]
@@ -133,8 +132,11 @@ class Evaluator:
         except SystemExit:  # exit(), and Terminated (a signal)
             raise
         except BaseException as exc:
-            if isinstance(exc, BrokenPipeError) and reader_gone():
-                raise  # nobody reads our output any more: the front end ends the run
+            if isinstance(exc, BrokenPipeError):
+                from bgshell.readergone import reader_gone
+
+                if reader_gone():
+                    raise  # nobody reads our output any more: the front end ends the run
             self.show_exception(exc)
             return False
         return True

@@ -27,7 +27,7 @@ from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
 from prompt_toolkit.filters import Condition, is_searching
 from prompt_toolkit.key_binding import KeyBindings
-from prompt_toolkit.lexers import DynamicLexer
+from prompt_toolkit.lexers import Lexer, SimpleLexer
 from prompt_toolkit.output import ColorDepth
 from prompt_toolkit.patch_stdout import patch_stdout
 
@@ -44,6 +44,28 @@ _KINDS = ("thread", "process")
 
 #: The GIL switch interval while the prompt is up and thread jobs run (seconds).
 PROMPT_SWITCH_INTERVAL = 0.0005
+
+#: Input longer than this (characters) is shown without colours.  pygments takes
+#: about 11 µs a character over dense input, so a pasted megabyte froze the prompt
+#: for 11 s; at this size highlighting costs at most a fifth of a second.
+HIGHLIGHT_LIMIT = 20_000
+
+
+class SizeLimitedLexer(Lexer):
+    """*lexer*, except that input longer than *limit* characters is left plain."""
+
+    def __init__(self, lexer: Lexer, limit: int) -> None:
+        self.lexer = lexer
+        self.limit = limit
+        self._plain = SimpleLexer()
+
+    def lex_document(self, document: Document) -> Callable[[int], Any]:
+        if len(document.text) > self.limit:
+            return self._plain.lex_document(document)
+        return self.lexer.lex_document(document)
+
+    def invalidation_hash(self) -> Any:
+        return self.lexer.invalidation_hash()  # the choice depends on the text, cached with it
 
 
 class ShellCompleter(Completer):
@@ -112,11 +134,11 @@ class TerminalFrontend:
         # the start-up), which the first prompt does not need to be drawn.
         self._color = color
         self._lexer: Any = None
+        self._loaded_lexer: Any = None  # built in a thread, switched on in the loop's
         self.session: PromptSession[str] = PromptSession(
             message=">>> ",
             multiline=True,
             prompt_continuation=lambda width, line, wrap: "... ",
-            lexer=DynamicLexer(lambda: self._lexer),
             history=history,
             completer=ShellCompleter(shell),
             complete_while_typing=False,
@@ -221,24 +243,49 @@ class TerminalFrontend:
     def _catch_up(self) -> None:
         """The prompt is up: announce a job that ended after the loop's last look
         (from here on ``_job_ended`` reaches the running prompt, so no end is
-        missed), and start loading the highlighter the first time.
+        missed), and start loading the highlighter the first time (or switch on the
+        one that finished loading after the last prompt ended).
         """
         app = self.session.app
         if self.notify_immediately:
             app.loop.call_soon(self._announce_now, app)
+        if self._lexer is None and self._loaded_lexer is not None:
+            self._use_loaded_lexer()
         if self._color and self._lexer is None:
             self._color = False  # build it once
             threading.Thread(target=self._load_highlighting, args=(app,), daemon=True).start()
 
     def _load_highlighting(self, app: Any) -> None:
+        """Build the lexer in this thread; switch it on in the prompt's own.
+
+        Setting ``_lexer`` from here could land in the middle of a render, which
+        would then lex in colour but cache the style as it was before (no pygments
+        colours), and that prompt would stay uncoloured.  Between two renders, in
+        the loop's thread, the change of style is seen and everything is redrawn.
+        """
         from prompt_toolkit.lexers import PygmentsLexer
         from pygments.lexers.python import PythonLexer
 
-        self._lexer = PygmentsLexer(PythonLexer)
+        self._loaded_lexer = SizeLimitedLexer(PygmentsLexer(PythonLexer), HIGHLIGHT_LIMIT)
+        loop = app.loop
+        if loop is None or not app.is_running:
+            return  # the prompt ended meanwhile; the next one switches it on
         try:
-            app.invalidate()  # thread-safe: redraws what is typed, now in colour
+            loop.call_soon_threadsafe(self._switch_on_highlighting, app)
         except RuntimeError:
-            pass  # the prompt ended meanwhile; the next one is drawn in colour anyway
+            pass  # the loop closed between the check and the call: likewise
+
+    def _switch_on_highlighting(self, app: Any) -> None:
+        self._use_loaded_lexer()
+        app.invalidate()  # redraws what is typed, now in colour
+
+    def _use_loaded_lexer(self) -> None:
+        # Through the session's own lexer attribute: the input area caches its
+        # fragments by the text and the id of that lexer, so a new lexer object
+        # re-lexes what is already typed (a lexer swapped inside a DynamicLexer
+        # would leave it plain until the text changes).
+        self._lexer = self._loaded_lexer
+        self.session.lexer = self._lexer
 
     def _announce_now(self, app: Any) -> None:
         if not app.is_running:

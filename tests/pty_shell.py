@@ -247,6 +247,18 @@ class PtyShell:
                     f"{self.text[self.pos:][-3000:]!r}"
                 )
 
+    def expect_raw(self, pattern: re.Pattern[str], start: int = 0, timeout: float | None = None) -> re.Match[str]:
+        """Wait until *pattern* appears in the unstripped output from offset *start*
+        (escape codes included: for the tests about colours)."""
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        while True:
+            match = pattern.search(self.raw, start)
+            if match is not None:
+                return match
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not self._read_some(min(remaining, 0.5)):
+                raise AssertionError(f"no {pattern.pattern!r} in the raw output; it ends {self.raw[-500:]!r}")
+
     def read_available(self, quiet: float = 0.3, limit: float = 5.0) -> str:
         """Read until the shell has been quiet for *quiet* seconds (at most *limit*
         seconds in all); return the new text.  Does not move the cursor.

@@ -825,10 +825,37 @@ def test_colour_of_highlighted_input(spawn, args, env, coloured):
     shell = spawn(*args, env=env)
     shell.send("def f(x): return 'text' + 1")
     shell.expect_text(r"\+ 1")
-    shell.read_available(0.2)
+    if coloured:
+        # Typed at the first prompt, before the highlighter has loaded: coloured
+        # once it has, with no further key.
+        shell.expect_raw(SGR_COLOUR)
+    else:
+        shell.read_available(0.2)
     shell.send(CTRL_C)
     shell.wait_prompt()
     assert bool(SGR_COLOUR.search(shell.raw)) is coloured
+
+
+def test_input_too_long_to_colour_quickly_is_shown_plain(spawn):
+    from bgshell.terminal import HIGHLIGHT_LIMIT
+
+    shell = spawn()
+    shell.send("def f(x): return 'text'")
+    shell.expect_raw(SGR_COLOUR)  # the highlighter is loaded and colours short input
+    shell.send(CTRL_C)
+    shell.wait_prompt()
+    start = len(shell.raw)
+    items = HIGHLIGHT_LIMIT // 5 + 1
+    long_input = "n_long = len([" + "'a', " * items + "])"
+    assert len(long_input) > HIGHLIGHT_LIMIT
+    shell.paste(long_input)
+    shell.send(ENTER)
+    shell.wait_prompt(timeout=60)
+    assert not SGR_COLOUR.search(shell.raw, start)  # strings and keywords left plain
+    assert nonblank(shell.run("n_long")) == [str(items)]
+    start = len(shell.raw)
+    shell.send("def g(x): return 'text'")
+    shell.expect_raw(SGR_COLOUR, start)  # the next, short input is coloured again
 
 
 # ---------------------------------------------------------------------- process jobs
