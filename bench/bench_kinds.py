@@ -12,12 +12,13 @@
      ``job.output.written`` every 0.2 ms;
    * submit -> result: ``job.join()`` returns with the value in the shell.
 
-   Three ways: with a pause before each launch so the warm spare interpreter is ready;
-   back to back (each job submitted the moment the previous one returned, so the
-   spare started behind it is usually not ready yet); and a burst of jobs submitted
-   at once.  Side by side: ``multiprocessing`` with the forkserver and the spawn start
-   methods running the same function (``Process.start()`` -> the child's stamp / the
-   value received on a pipe), and a bare ``python -c pass`` for scale.
+   Three ways: with a pause before each launch, so the process runner is ready (its
+   fork server idle; "spare ready" in the table, the name it had when a spare
+   interpreter was kept ready instead); back to back (each job submitted the moment
+   the previous one returned); and a burst of jobs submitted at once.  Side by side:
+   ``multiprocessing`` with the forkserver and the spawn start methods running the
+   same function (``Process.start()`` -> the child's stamp / the value received on a
+   pipe), and a bare ``python -c pass`` for scale.
 
 2. Kill latency for each kind, from ``jobs.kill(n)`` to ``job.join()`` returning: a
    thread job in a pure-Python loop; a thread job in ``time.sleep(5)`` (a blocking C
@@ -155,7 +156,7 @@ def bench_launch(jobs, runs: int, pause: float, burst: int) -> list[Launches]:  
     warm = Launches(f"bgshell, spare ready ({pause:.1f} s pause)")
     back = Launches("bgshell, back to back")
     bursts = Launches(f"bgshell, burst of {burst} at once")
-    for _ in range(3):  # warm-up: the first spare, bytecode cache, cloudpickle in the shell
+    for _ in range(3):  # warm-up: the fork server, bytecode cache, cloudpickle in the shell
         launch_one(jobs, Launches("warm-up"))
         time.sleep(pause)
     for _ in range(runs):

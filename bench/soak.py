@@ -23,7 +23,7 @@ Memory is read from ``/proc/self/status`` (VmRSS; VmHWM for the peak) after
 ``malloc_trim(0)`` too (the script says whether it was used; both readings are
 printed, since without a trim glibc may keep freed memory that is not a leak).  The
 baseline is taken after one warm-up wave and its flush, once imports, the worker
-pool, the process runner's spare and caches exist.  ``sys.getallocatedblocks()``
+pool, the process runner's fork server and caches exist.  ``sys.getallocatedblocks()``
 (live Python allocations) is printed beside RSS: it does not depend on the allocator
 handing memory back.  At the end: threads, open file descriptors and child
 processes against the baseline (no leak).
@@ -238,7 +238,7 @@ def main() -> int:
 
     before = Reading("before the shell")
     session = Session()
-    session.wave(size // 2, max(processes // 2, 1), 1)  # warm-up: imports, pool, spare
+    session.wave(size // 2, max(processes // 2, 1), 1)  # warm-up: imports, pool, fork server
     held = session.flush()
     assert held == 0, f"the warm-up flush left {held} jobs"
     session.jobs_run = session.process_jobs = session.killed = 0

@@ -3,8 +3,8 @@
 A Unix filter whose reader exits dies of SIGPIPE without a word, and the calling
 shell reports status 141.  Python ignores SIGPIPE and raises ``BrokenPipeError`` at
 every later write instead, so a script would print a traceback for each line it has
-left.  bgshell keeps SIGPIPE ignored -- dying on the spot would leave process jobs and
-the spare interpreter behind -- and turns the first write that finds the reader gone
+left.  bgshell keeps SIGPIPE ignored -- dying on the spot would leave process jobs
+behind -- and turns the first write that finds the reader gone
 into an orderly, quiet exit with the status a filter would have had.
 
 Whether the reader is gone is asked of the kernel (``poll``: a pipe without a reader

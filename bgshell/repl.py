@@ -61,7 +61,7 @@ class Shell:
     def default_kind(self, kind: str) -> None:
         from bgshell.runners import get_runner
 
-        get_runner(kind)  # a process runner starts its first spare now, not at the first job
+        get_runner(kind)  # a process runner starts its fork server now, not at the first job
         self.jobs.default_kind = kind
 
     # -- the language ------------------------------------------------------------------

@@ -3,7 +3,9 @@
 Tests synchronise on ``wait_done``, events and a TCP rendezvous (a job connects and
 sends a pid when it has reached the point the test needs), never on sleeps, and assert
 no timings.  The only loop that waits is the check that a killed process is gone,
-bounded by a timeout.  ``jobs`` is a fresh manager (see ``conftest.py``).
+bounded by a timeout.  ``jobs`` is a fresh manager (see ``conftest.py``);
+``forkserver`` gives the test a process runner of its own whose fork server is ready,
+so its jobs are certainly forked by the server (they report the server as parent).
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ import time
 
 import pytest
 
-from bgshell.jobs import BackgroundJobCode, JobState
+from bgshell import runners
+from bgshell.jobs import BackgroundJobCode, BackgroundJobFunc, JobState
 from bgshell.repl import Shell
 from bgshell.runners.coroutine import shared_loop
+from bgshell.runners.process import ProcessRunner
 
 #: Only turns a hang into a failure; never reached when things work.
 HANG = 60
@@ -89,6 +93,24 @@ def exit_hard():
     os._exit(3)
 
 
+def kill_myself():
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def lineage():
+    """pid, parent, process group and session of the job's process."""
+    return os.getpid(), os.getppid(), os.getpgid(0), os.getsid(0)
+
+
+def meet(port, x):
+    """Say "pid ppid" at the rendezvous, wait there until the test lets go, then
+    return x squared with the pids: the jobs of a burst all meet before any returns."""
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.sendall(f"{os.getpid()} {os.getppid()}\n".encode())
+        sock.recv(1)  # end of file when the test closes the connection
+    return x * x, os.getpid(), os.getppid()
+
+
 def returns_a_lock():
     return threading.Lock()
 
@@ -125,6 +147,18 @@ class Rendezvous:
                 chunks.append(chunk)
         return b"".join(chunks).decode()
 
+    def gather(self, count: int) -> tuple[list[socket.socket], list[str]]:
+        """Accept *count* connections and read one line from each; the connections
+        stay open (the jobs wait on them) until the caller closes them."""
+        self.sock.settimeout(HANG)
+        conns, lines = [], []
+        for _ in range(count):
+            conn, _ = self.sock.accept()
+            conn.settimeout(HANG)
+            conns.append(conn)
+            lines.append(conn.makefile().readline().strip())
+        return conns, lines
+
     def close(self) -> None:
         self.sock.close()
 
@@ -156,6 +190,21 @@ def wait_gone(pid: int, timeout: float = HANG) -> bool:
             return False
         time.sleep(0.01)
     return True
+
+
+@pytest.fixture
+def forkserver(jobs, monkeypatch):
+    """A process runner of the test's own, its fork server ready; stopped at the end."""
+    runner = ProcessRunner(grace_seconds=0.2)
+    monkeypatch.setitem(runners._RUNNERS, "process", runner)
+    assert runner.wait_ready(HANG), "the fork server did not start"
+    yield runner
+    for job in list(jobs.all.values()):
+        if job.is_alive():
+            job.kill(force=True)
+    for job in list(jobs.all.values()):
+        job.wait_done(timeout=HANG)
+    runner.shutdown()
 
 
 def finished(job):
@@ -360,6 +409,153 @@ def test_a_job_that_returned_ends_even_if_a_grandchild_holds_its_output(jobs, re
         if not process_gone(grandchild):
             os.kill(grandchild, signal.SIGKILL)
         job.wait_done(timeout=HANG)
+
+
+# -- process jobs: the fork server -----------------------------------------------------------
+def test_a_burst_of_jobs_runs_at_once_each_in_a_process_forked_by_the_server(jobs, forkserver, rendezvous):
+    burst = [jobs.new(meet, rendezvous.port, x, kind="process") for x in range(6)]
+    conns, lines = rendezvous.gather(len(burst))  # all six are running at the same time
+    for conn in conns:
+        conn.close()
+    results = [finished(job).result for job in burst]
+    assert [value for value, _, _ in results] == [x * x for x in range(6)]
+    pids = {pid for _, pid, _ in results}
+    assert len(pids) == 6 and os.getpid() not in pids
+    assert {ppid for _, _, ppid in results} == {forkserver.server_pid}
+    assert sorted(lines) == sorted(f"{pid} {ppid}" for _, pid, ppid in results)
+
+
+def test_a_forked_job_has_a_session_and_process_group_of_its_own(jobs, forkserver):
+    pid, ppid, pgid, sid = finished(jobs.new(lineage, kind="process")).result
+    assert ppid == forkserver.server_pid
+    assert pgid == pid and sid == pid
+    assert sid not in (os.getsid(0), os.getsid(forkserver.server_pid))
+
+
+def test_exit_status_and_signals_of_forked_jobs(jobs, forkserver, rendezvous):
+    job = finished(jobs.new(exit_hard, kind="process"))
+    assert job.state is JobState.DEAD and "exit status 3" in str(job.exception)
+    job = finished(jobs.new(kill_myself, kind="process"))
+    assert job.state is JobState.DEAD and "signal SIGKILL" in str(job.exception)
+    job = jobs.new(sleep_forever, rendezvous.port, kind="process")
+    pid = int(rendezvous.receive())
+    assert job.kill()
+    assert "signal SIGTERM" in str(finished(job).exception)
+    assert wait_gone(pid)
+    job = jobs.new(sleep_forever, rendezvous.port, kind="process")
+    pid = int(rendezvous.receive())
+    assert job.kill(force=True)
+    assert finished(job).state is JobState.KILLED
+    assert "signal SIGKILL" in str(job.exception)
+    assert wait_gone(pid)
+
+
+def test_kill_a_forked_job_that_ignores_sigterm(jobs, forkserver, rendezvous):
+    job = jobs.new(ignore_term_and_sleep, rendezvous.port, kind="process")
+    pid = int(rendezvous.receive())
+    assert os.getpgid(pid) == pid
+    assert job.kill()
+    finished(job)
+    assert job.state is JobState.KILLED
+    assert "signal SIGKILL" in str(job.exception)
+    assert wait_gone(pid)
+
+
+def test_a_forked_job_killed_before_it_was_sent_never_runs(jobs, forkserver):
+    os.kill(forkserver.server_pid, signal.SIGSTOP)  # the request waits in the socket
+    try:
+        job = jobs.new(square, 3, kind="process")
+        assert job.state is JobState.RUNNING
+        assert job.kill()
+    finally:
+        os.kill(forkserver.server_pid, signal.SIGCONT)
+    finished(job)
+    assert job.state is JobState.KILLED
+    assert "killed before it started" in str(job.exception)
+
+
+def test_a_job_killed_before_the_runner_started_it(forkserver):
+    job = BackgroundJobFunc(square, 3)
+    assert forkserver.kill(job)
+    forkserver.start(job)
+    assert finished(job).state is JobState.KILLED
+    assert "killed before it started" in str(job.exception)
+
+
+def test_the_server_dying_loses_no_job(jobs, forkserver, rendezvous):
+    running = jobs.new(meet, rendezvous.port, 7, kind="process")
+    conns, _ = rendezvous.gather(1)
+    server = forkserver.server_pid
+    os.kill(server, signal.SIGKILL)
+    assert wait_gone(server)
+    # The next job: a dedicated interpreter (its parent is the shell), then a new server.
+    pid, ppid, pgid, _ = finished(jobs.new(lineage, kind="process")).result
+    assert ppid == os.getpid() and pgid == pid != os.getpid()
+    # The job that was running when the server died still ends with its value.
+    conns[0].close()
+    assert finished(running).result[0] == 49
+    assert forkserver.wait_ready(HANG)
+    assert forkserver.server_pid not in (None, server)
+    assert finished(jobs.new(lineage, kind="process")).result[1] == forkserver.server_pid
+
+
+def test_a_job_the_server_had_not_forked_when_it_died_runs_elsewhere(jobs, forkserver):
+    server = forkserver.server_pid
+    os.kill(server, signal.SIGSTOP)  # the request waits in the socket...
+    job = jobs.new(lineage, kind="process")
+    os.kill(server, signal.SIGKILL)  # ...and is never read
+    pid, ppid, pgid, _ = finished(job).result
+    assert job.state is JobState.COMPLETED
+    assert ppid == os.getpid() and pgid == pid
+
+
+SHELL_WITH_A_JOB = """\
+import os, socket, time
+from bgshell.runners import get_runner
+ready = get_runner("process").wait_ready(60)
+def hold(port):
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.sendall(f"{os.getpid()} {os.getppid()} {ready}".encode())
+    time.sleep(1000)
+
+hold(%d) &:process
+"""
+
+
+def shell_holding_a_job(rendezvous) -> tuple[subprocess.Popen, int, int]:
+    """A bgshell (reading a pipe) running one process job forked by the fork server;
+    returns it, the job's pid and the server's pid."""
+    shell = subprocess.Popen(
+        [sys.executable, "-m", "bgshell"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert shell.stdin is not None
+    shell.stdin.write((SHELL_WITH_A_JOB % rendezvous.port).encode())
+    shell.stdin.flush()  # and left open: the shell waits for more input
+    pid, server, ready = rendezvous.receive().split()
+    assert ready == "True" and int(server) != shell.pid
+    return shell, int(pid), int(server)
+
+
+def test_the_shells_exit_leaves_no_server_and_no_job_behind(rendezvous):
+    shell, pid, server = shell_holding_a_job(rendezvous)
+    shell.send_signal(signal.SIGTERM)  # stops the jobs, then the server, and leaves
+    out, err = shell.communicate(timeout=HANG)
+    assert shell.returncode == 128 + signal.SIGTERM, err
+    assert wait_gone(pid)
+    assert wait_gone(server)
+
+
+def test_the_server_ends_by_itself_when_the_shell_dies(rendezvous):
+    shell, pid, server = shell_holding_a_job(rendezvous)
+    try:
+        shell.kill()  # SIGKILL: the shell stops nothing; the server sees its socket close
+        shell.communicate(timeout=HANG)
+        assert wait_gone(server)
+    finally:
+        try:
+            os.killpg(pid, signal.SIGKILL)  # the job, in a session of its own, is the test's to end
+        except ProcessLookupError:
+            pass
 
 
 # -- process jobs through the shell -----------------------------------------------------------

@@ -81,8 +81,8 @@ def get_runner(kind: str) -> Runner:
 
 
 def shutdown() -> None:
-    """Release what runners keep ready for future jobs (a process runner's spare
-    interpreter), so nothing of the shell outlives it."""
+    """Release what runners keep ready for future jobs (a process runner's fork
+    server), so nothing of the shell outlives it."""
     for runner in list(_RUNNERS.values()):
         close = getattr(runner, "shutdown", None)
         if close is not None:
