@@ -13,9 +13,11 @@ import errno
 import os
 import signal
 import sys
+import warnings
+from typing import Any
 
 from bgshell import __version__
-from bgshell.termination import Terminated, install_handlers, signals_ignored
+from bgshell.termination import Terminated, begin_leaving, install_handlers, signals_ignored
 
 __all__ = ["main", "build_parser"]
 
@@ -72,59 +74,69 @@ def main(argv: list[str] | None = None) -> int:
     install_handlers()
     _replace_closed_streams()
 
-    from bgshell.plain import finish, run_lines, stdin_lines
     from bgshell.repl import Shell
+
+    shell = Shell(default_kind=options.kind)
+    try:
+        try:
+            return _run(shell, options)
+        except Terminated as exc:  # SIGTERM / SIGHUP: history is on disk already
+            return _leave(shell, exc.code, quietly=True)
+        except BrokenPipeError:
+            from bgshell import readergone
+
+            if not readergone.reader_gone():
+                raise
+            readergone.silence_stdout()  # `bgshell FILE | head`: stop quietly, as a filter would
+            return _leave(shell, readergone.EXIT_STATUS)
+        except OSError as exc:
+            if exc.errno != errno.EIO:
+                raise
+            begin_leaving()  # a SIGHUP is on its way: it must not interrupt the cleanup
+            return _leave(shell, 128 + signal.SIGHUP, quietly=True)  # the terminal went away
+    except Terminated as exc:  # a signal landed just as another way out was taken
+        return _leave(shell, exc.code, quietly=True)
+
+
+def _run(shell: Any, options: argparse.Namespace) -> int:
+    """Run the inputs the options name, or the terminal; return the exit status."""
+    from bgshell.plain import finish, run_lines, stdin_lines
 
     at_terminal = sys.stdin.isatty() and sys.stdout.isatty()
     color = not options.no_color and not os.environ.get("NO_COLOR")
-    shell = Shell(default_kind=options.kind)
     status: int | None = None
     stay = options.interactive
 
-    try:
-        if options.command is not None:
-            sys.argv = ["-c", *options.args]
-            shell.evaluator.filename = "<string>"
-            status = run_lines(shell, options.command.splitlines())
-        elif options.file is not None:
-            sys.argv = [options.file, *options.args]
-            try:
-                with open(options.file, encoding="utf-8", errors="replace") as handle:
-                    lines = handle.read().splitlines()
-            except OSError as exc:
-                print(f"bgshell: cannot open file {options.file!r}: {exc.strerror}", file=sys.stderr)
-                return 2
-            shell.evaluator.filename = options.file
-            status = run_lines(shell, lines)
-        else:
-            sys.argv = [""]
-            stay = True
-            if at_terminal:
-                _run_startup_file(shell)
+    if options.command is not None:
+        sys.argv = ["-c", *options.args]
+        shell.evaluator.filename = "<string>"
+        status = run_lines(shell, options.command.splitlines())
+    elif options.file is not None:
+        sys.argv = [options.file, *options.args]
+        try:
+            with open(options.file, encoding="utf-8", errors="replace") as handle:
+                lines = handle.read().splitlines()
+        except OSError as exc:
+            print(f"bgshell: cannot open file {options.file!r}: {exc.strerror}", file=sys.stderr)
+            return 2
+        shell.evaluator.filename = options.file
+        status = run_lines(shell, lines)
+    else:
+        sys.argv = [""]
+        stay = True
+        if at_terminal:
+            _run_startup_file(shell)
 
-        if status is None and stay:
-            shell.evaluator.filename = "<stdin>"
-            if at_terminal:
-                status = _run_terminal(shell, options, color)
-                return _leave(shell, status)
-            status = run_lines(shell, stdin_lines())
-        # Also after exit(): what was started is waited for, not lost.
-        if not finish(shell):
-            return _leave(shell, 130)
-        return status if status is not None else (1 if shell.failed else 0)
-    except Terminated as exc:  # SIGTERM / SIGHUP: history is on disk already
-        return _leave(shell, exc.code)
-    except BrokenPipeError:
-        from bgshell import readergone
-
-        if not readergone.reader_gone():
-            raise
-        readergone.silence_stdout()  # `bgshell FILE | head`: stop quietly, as a filter would
-        return _leave(shell, readergone.EXIT_STATUS)
-    except OSError as exc:
-        if exc.errno != errno.EIO:
-            raise
-        return _leave(shell, 128 + signal.SIGHUP)  # the terminal went away under us
+    if status is None and stay:
+        shell.evaluator.filename = "<stdin>"
+        if at_terminal:
+            status = _run_terminal(shell, options, color)
+            return _leave(shell, status)
+        status = run_lines(shell, stdin_lines())
+    # Also after exit(): what was started is waited for, not lost.
+    if not finish(shell):
+        return _leave(shell, 130)
+    return status if status is not None else (1 if shell.failed else 0)
 
 
 def _run_startup_file(shell: object) -> None:
@@ -152,13 +164,20 @@ def _run_terminal(shell: object, options: argparse.Namespace, color: bool) -> in
     return frontend.run()
 
 
-def _leave(shell: object, status: int) -> int:
+def _leave(shell: Any, status: int, *, quietly: bool = False) -> int:
     """Stop running jobs; if one will not stop, exit without waiting for it.
 
     Signals are ignored meanwhile: a second SIGTERM must not cut the cleanup short.
+    *quietly*, when a signal or a lost terminal ends the shell: the signal may have
+    landed inside prompt_toolkit's or asyncio's machinery, whose half-built objects
+    then complain as they are collected ("unclosed event loop", "coroutine was never
+    awaited"); that is no news to anyone, so it is not printed.
     """
+    if quietly:
+        warnings.simplefilter("ignore")
+        sys.unraisablehook = lambda unraisable: None
     with signals_ignored():
-        stopped = shell.stop_jobs()  # type: ignore[attr-defined]
+        stopped = shell.stop_jobs()
         if not stopped:
             _flush_quietly()
             os._exit(status)

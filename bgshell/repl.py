@@ -16,7 +16,7 @@ from bgshell.evaluate import Evaluator, install_quitters, make_namespace
 from bgshell.joblines import announcements, listing_line, short_input
 from bgshell.jobs import BackgroundJobBase, BackgroundJobCode, BackgroundJobManager
 from bgshell.source import classify
-from bgshell.termination import Terminated
+from bgshell.termination import Terminated, raise_if_swallowed
 
 __all__ = ["Shell", "ExitRequest"]
 
@@ -86,6 +86,7 @@ class Shell:
         if kind == "python":
             try:
                 ok = self.evaluator.run(classified.code, first_line)
+                raise_if_swallowed()
             except Terminated:
                 raise  # a signal: no exit guard
             except SystemExit as exc:

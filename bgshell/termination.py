@@ -5,8 +5,9 @@ asking to leave, which the exit guard may question, while a signal is the system
 insisting, so the shell tells the two apart.  ``Terminated`` subclasses
 ``SystemExit`` because asyncio (under prompt_toolkit's prompt) re-raises only
 ``SystemExit`` and ``KeyboardInterrupt`` from its callbacks and would log anything
-else and carry on.  The exit path stops the jobs (with signals ignored meanwhile, so a second signal cannot cut the
-cleanup short and leave a process job behind).  A SIGHUP that was ignored when
+else and carry on.  Only the first signal raises: the exit path stops the jobs, and
+a second signal (a closed terminal sends SIGHUP more than once) must not cut that
+cleanup short and leave a process job behind.  A SIGHUP that was ignored when
 bgshell started (``nohup bgshell script.py &``) stays ignored, as in python3.
 """
 
@@ -16,7 +17,7 @@ import signal
 from contextlib import contextmanager
 from typing import Iterator
 
-__all__ = ["Terminated", "install_handlers", "signals_ignored"]
+__all__ = ["Terminated", "begin_leaving", "install_handlers", "raise_if_swallowed", "signals_ignored"]
 
 _NAMES = ("SIGTERM", "SIGHUP")
 
@@ -28,8 +29,38 @@ class Terminated(SystemExit):
         super().__init__(128 + signum)
 
 
+#: Set by the first terminating signal (or ``begin_leaving``): the shell is on its
+#: way out, and later signals change nothing.  A closed terminal alone sends SIGHUP
+#: more than once (to the session leader and to the foreground group); a second
+#: ``Terminated`` raised while the first was being handled would cut the cleanup
+#: short and leave process jobs behind.
+_leaving = False
+#: The signal whose ``Terminated`` was raised, even if the user's code caught it.
+_pending: int | None = None
+
+
 def _terminate(signum: int, frame: object) -> None:
+    global _leaving, _pending
+    if _leaving:
+        return
+    _leaving = True
+    _pending = signum
     raise Terminated(signum)
+
+
+def begin_leaving() -> None:
+    """The shell leaves for a reason of its own (its terminal is gone): from now on
+    SIGTERM and SIGHUP no longer interrupt it."""
+    global _leaving
+    _leaving = True
+
+
+def raise_if_swallowed() -> None:
+    """Raise ``Terminated`` again if a signal came while the user's code ran and that
+    code caught it (``except BaseException``): the shell still leaves, as python3
+    would have, instead of ignoring the signal for good."""
+    if _pending is not None:
+        raise Terminated(_pending)
 
 
 def install_handlers() -> None:

@@ -582,3 +582,32 @@ def test_a_broken_pipe_of_the_users_own_is_an_ordinary_error(env):
     assert "BrokenPipeError" in err
     assert out == "0\nstill here\n"
     assert proc.returncode == 1
+
+
+def test_a_signal_the_users_code_catches_still_ends_the_shell(env, tmp_path):
+    marker = tmp_path / "ran-after-the-signal"
+    proc = subprocess.Popen(
+        [BGSHELL], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+    )
+    try:
+        proc.stdin.write(
+            b"import time\n"
+            b"try:\n"
+            b"    print('ready', flush=True)\n"
+            b"    time.sleep(60)\n"
+            b"except BaseException:\n"
+            b"    print('caught', flush=True)\n"
+            b"\n"
+            + f"open({str(marker)!r}, 'w').close()\n".encode()
+        )
+        proc.stdin.flush()
+        assert proc.stdout.readline() == b"ready\n"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=HANG) == 128 + signal.SIGTERM
+        assert proc.stdout.read() == b"caught\n"  # the user's handler ran, then the shell left
+        assert not marker.exists()
+    finally:
+        proc.kill()
+        proc.wait()
+        for stream in (proc.stdin, proc.stdout, proc.stderr):
+            stream.close()
