@@ -133,7 +133,6 @@ class TerminalFrontend:
         # Python lexer compiles dozens of regular expressions (~50 ms, a third of
         # the start-up), which the first prompt does not need to be drawn.
         self._color = color
-        self._lexer: Any = None
         self._loaded_lexer: Any = None  # built in a thread, switched on in the loop's
         self.session: PromptSession[str] = PromptSession(
             message=">>> ",
@@ -144,7 +143,7 @@ class TerminalFrontend:
             complete_while_typing=False,
             key_bindings=self._key_bindings(),
             color_depth=None if color else ColorDepth.DEPTH_1_BIT,
-            include_default_pygments_style=Condition(lambda: self._lexer is not None),
+            include_default_pygments_style=Condition(lambda: self.session.lexer is not None),
             enable_open_in_editor=False,
         )
         # Without answers to cursor-position requests prompt_toolkit only leaves the
@@ -249,16 +248,16 @@ class TerminalFrontend:
         app = self.session.app
         if self.notify_immediately:
             app.loop.call_soon(self._announce_now, app)
-        if self._lexer is None and self._loaded_lexer is not None:
+        if self.session.lexer is None and self._loaded_lexer is not None:
             self._use_loaded_lexer()
-        if self._color and self._lexer is None:
+        if self._color and self.session.lexer is None:
             self._color = False  # build it once
             threading.Thread(target=self._load_highlighting, args=(app,), daemon=True).start()
 
     def _load_highlighting(self, app: Any) -> None:
         """Build the lexer in this thread; switch it on in the prompt's own.
 
-        Setting ``_lexer`` from here could land in the middle of a render, which
+        Setting the lexer from here could land in the middle of a render, which
         would then lex in colour but cache the style as it was before (no pygments
         colours), and that prompt would stay uncoloured.  Between two renders, in
         the loop's thread, the change of style is seen and everything is redrawn.
@@ -284,8 +283,7 @@ class TerminalFrontend:
         # fragments by the text and the id of that lexer, so a new lexer object
         # re-lexes what is already typed (a lexer swapped inside a DynamicLexer
         # would leave it plain until the text changes).
-        self._lexer = self._loaded_lexer
-        self.session.lexer = self._lexer
+        self.session.lexer = self._loaded_lexer
 
     def _announce_now(self, app: Any) -> None:
         if not app.is_running:
