@@ -41,6 +41,7 @@ import pytest
 
 import pty_shell
 from bgshell.jobs import BackgroundJobManager
+from processes import process_gone, process_state
 from pty_shell import CTRL_D, UP, PtyShell
 
 #: Seconds a test waits for any single thing to appear.
@@ -127,26 +128,6 @@ def read_published(path: Path, timeout: float = HANG) -> str:
     return path.read_text()
 
 
-def process_state(pid: int) -> str | None:
-    """The state letter of *pid* (R, S, Z...), or None if there is no such process."""
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return None
-
-
-def gone(pid: int) -> bool:
-    """True once *pid* has ended (a zombie nobody reaped counts as ended)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return process_state(pid) in (None, "Z", "X")
-
-
 def processes_with_token(token: str) -> list[int]:
     """Live processes whose environment carries this session's token."""
     needle = f"{TOKEN_NAME}={token}".encode()
@@ -159,7 +140,7 @@ def processes_with_token(token: str) -> list[int]:
                 environ = handle.read().split(b"\0")
         except OSError:
             continue
-        if needle in environ and not gone(int(entry)):
+        if needle in environ and not process_gone(int(entry)):
             found.append(int(entry))
     return found
 
@@ -183,10 +164,10 @@ LEFTOVER_BOUND = 5
 def assert_no_leftovers(token: str, pids: list[int] = ()) -> None:
     """Every process of the session (*pids* and anything carrying *token*) ends."""
     try:
-        wait_for(lambda: all(gone(p) for p in pids) and not processes_with_token(token), LEFTOVER_BOUND,
+        wait_for(lambda: all(process_gone(p) for p in pids) and not processes_with_token(token), LEFTOVER_BOUND,
                  "the session's processes to end")
     except AssertionError:
-        left = sorted(set(p for p in pids if not gone(p)) | set(processes_with_token(token)))
+        left = sorted(set(p for p in pids if not process_gone(p)) | set(processes_with_token(token)))
         raise AssertionError(f"processes outlived the shell: {describe(left)}") from None
 
 

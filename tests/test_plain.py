@@ -19,16 +19,18 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from typing import Iterator
 
 import pytest
 
 from bgshell import __version__
+from processes import process_gone, wait_gone
 
 BGSHELL = shutil.which("bgshell", path=os.path.dirname(sys.executable))
 #: Long enough never to matter on a loaded machine; it only turns a hang into a failure.
 HANG = 60
+#: The same for a killed process job to be gone (a kill takes ~1 s).
+KILL_HANG = 15
 
 pytestmark = pytest.mark.skipif(BGSHELL is None, reason="bgshell is not installed in this venv")
 
@@ -460,28 +462,6 @@ HOLD = (
 )
 
 
-def _process_gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] == "Z"  # PID 1 may not reap
-    except (FileNotFoundError, ProcessLookupError):
-        return True
-
-
-def _wait_gone(pid: int, timeout: float = 15) -> bool:
-    """Poll until *pid* is gone; the bound is only a hang guard (a kill takes ~1 s)."""
-    deadline = time.monotonic() + timeout
-    while not _process_gone(pid):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
-
-
 def _start_with_process_job(env, end_input: bool = True) -> tuple[subprocess.Popen, int]:
     """bgshell on a pipe running a process job, and the job's pid; with *end_input*,
     stdin is closed, so bgshell is at the end of its input, waiting for the job."""
@@ -515,7 +495,7 @@ def _process_job_session(env, end_input: bool = True) -> Iterator[tuple[subproce
     try:
         yield proc, pid
     finally:
-        if not _process_gone(pid):
+        if not process_gone(pid):
             os.kill(pid, signal.SIGKILL)
         proc.kill()
         proc.wait()
@@ -528,7 +508,7 @@ def test_signal_while_waiting_at_end_of_input_leaves_no_process_job_behind(env, 
     with _process_job_session(env) as (proc, pid):
         proc.send_signal(signum)
         proc.wait(timeout=HANG)
-        assert _wait_gone(pid)
+        assert wait_gone(pid, KILL_HANG)
 
 
 def test_ctrl_c_while_waiting_at_end_of_input_leaves_no_process_job_behind(env):
@@ -536,7 +516,7 @@ def test_ctrl_c_while_waiting_at_end_of_input_leaves_no_process_job_behind(env):
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=HANG)
         assert "interrupted; stopping the running jobs" in proc.stderr.read().decode()
-        assert _wait_gone(pid)
+        assert wait_gone(pid, KILL_HANG)
 
 
 # -- the reader of our output goes away (`bgshell FILE | head`) ------------------------------
@@ -567,7 +547,7 @@ def test_a_reader_that_leaves_stops_the_running_jobs(env):
         proc.stdin.write(b"print('nobody reads this')\n")
         proc.stdin.close()
         assert proc.wait(timeout=HANG) == 128 + signal.SIGPIPE
-        assert _wait_gone(pid)
+        assert wait_gone(pid, KILL_HANG)
 
 
 def test_a_broken_pipe_of_the_users_own_is_an_ordinary_error(env):

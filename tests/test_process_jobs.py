@@ -26,6 +26,7 @@ from bgshell.jobs import BackgroundJobCode, BackgroundJobFunc, JobState
 from bgshell.repl import Shell
 from bgshell.runners.coroutine import shared_loop
 from bgshell.runners.process import ProcessRunner
+from processes import process_gone, wait_gone
 
 #: Only turns a hang into a failure; never reached when things work.
 HANG = 60
@@ -168,28 +169,6 @@ def rendezvous():
     point = Rendezvous()
     yield point
     point.close()
-
-
-def process_gone(pid: int) -> bool:
-    """True once *pid* no longer runs (a zombie counts as gone: PID 1 may not reap)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except (FileNotFoundError, ProcessLookupError):
-        return True
-
-
-def wait_gone(pid: int, timeout: float = HANG) -> bool:
-    deadline = time.monotonic() + timeout
-    while not process_gone(pid):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
 
 
 @pytest.fixture
@@ -367,7 +346,7 @@ def test_kill_a_job_sleeping_in_a_c_call(jobs, rendezvous):
     assert job.kill()
     finished(job)
     assert job.state is JobState.KILLED
-    assert wait_gone(pid)
+    assert wait_gone(pid, HANG)
 
 
 def test_kill_a_job_that_ignores_sigterm(jobs, rendezvous):
@@ -376,7 +355,7 @@ def test_kill_a_job_that_ignores_sigterm(jobs, rendezvous):
     assert job.kill()
     finished(job)
     assert job.state is JobState.KILLED
-    assert wait_gone(pid)
+    assert wait_gone(pid, HANG)
 
 
 def test_kill_leaves_no_grandchild_behind(jobs, rendezvous):
@@ -387,7 +366,7 @@ def test_kill_leaves_no_grandchild_behind(jobs, rendezvous):
         assert job.kill()
         finished(job)
         assert job.state is JobState.KILLED
-        assert wait_gone(grandchild)
+        assert wait_gone(grandchild, HANG)
     finally:
         if not process_gone(grandchild):
             os.kill(grandchild, signal.SIGKILL)
@@ -441,13 +420,13 @@ def test_exit_status_and_signals_of_forked_jobs(jobs, forkserver, rendezvous):
     pid = int(rendezvous.receive())
     assert job.kill()
     assert "signal SIGTERM" in str(finished(job).exception)
-    assert wait_gone(pid)
+    assert wait_gone(pid, HANG)
     job = jobs.new(sleep_forever, rendezvous.port, kind="process")
     pid = int(rendezvous.receive())
     assert job.kill(force=True)
     assert finished(job).state is JobState.KILLED
     assert "signal SIGKILL" in str(job.exception)
-    assert wait_gone(pid)
+    assert wait_gone(pid, HANG)
 
 
 def test_kill_a_forked_job_that_ignores_sigterm(jobs, forkserver, rendezvous):
@@ -458,7 +437,7 @@ def test_kill_a_forked_job_that_ignores_sigterm(jobs, forkserver, rendezvous):
     finished(job)
     assert job.state is JobState.KILLED
     assert "signal SIGKILL" in str(job.exception)
-    assert wait_gone(pid)
+    assert wait_gone(pid, HANG)
 
 
 def test_a_forked_job_killed_before_it_was_sent_never_runs(jobs, forkserver):
@@ -487,7 +466,7 @@ def test_the_server_dying_loses_no_job(jobs, forkserver, rendezvous):
     conns, _ = rendezvous.gather(1)
     server = forkserver.server_pid
     os.kill(server, signal.SIGKILL)
-    assert wait_gone(server)
+    assert wait_gone(server, HANG)
     # The next job: a dedicated interpreter (its parent is the shell), then a new server.
     pid, ppid, pgid, _ = finished(jobs.new(lineage, kind="process")).result
     assert ppid == os.getpid() and pgid == pid != os.getpid()
@@ -541,8 +520,8 @@ def test_the_shells_exit_leaves_no_server_and_no_job_behind(rendezvous):
     shell.send_signal(signal.SIGTERM)  # stops the jobs, then the server, and leaves
     out, err = shell.communicate(timeout=HANG)
     assert shell.returncode == 128 + signal.SIGTERM, err
-    assert wait_gone(pid)
-    assert wait_gone(server)
+    assert wait_gone(pid, HANG)
+    assert wait_gone(server, HANG)
 
 
 def test_the_server_ends_by_itself_when_the_shell_dies(rendezvous):
@@ -550,7 +529,7 @@ def test_the_server_ends_by_itself_when_the_shell_dies(rendezvous):
     try:
         shell.kill()  # SIGKILL: the shell stops nothing; the server sees its socket close
         shell.communicate(timeout=HANG)
-        assert wait_gone(server)
+        assert wait_gone(server, HANG)
     finally:
         try:
             os.killpg(pid, signal.SIGKILL)  # the job, in a session of its own, is the test's to end
@@ -588,7 +567,7 @@ def test_shell_kind_default_and_kill(shell, capsys, rendezvous):
     out, err = run(shell, capsys, "kill 1", "wait 1")
     assert err == ""
     assert out.startswith("[1]  Killed  sleep_forever(port)")
-    assert wait_gone(pid)
+    assert wait_gone(pid, HANG)
 
 
 def test_shell_process_job_output_and_traceback(shell, capsys):
