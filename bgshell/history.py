@@ -17,7 +17,7 @@ import os
 import stat
 import sys
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from prompt_toolkit.history import History
 
@@ -61,6 +61,11 @@ class SafeFileHistory(History):
     def __init__(self, filename: str | os.PathLike[str]) -> None:
         super().__init__()
         self.filename = os.fspath(filename)
+        #: Where the warning goes.  prompt_toolkit stores an entry while its prompt
+        #: is still up, where stderr is its patch_stdout proxy, which drops text
+        #: that arrives as the prompt closes; the terminal front end therefore
+        #: collects the warning and prints it once the prompt has returned.
+        self.report: Callable[[str], None] = _warn
         self._warned = False
         self._write_failed = False
         self._read: list[str] | None = None  # newest first, once read
@@ -68,7 +73,7 @@ class SafeFileHistory(History):
     def warn_once(self, problem: str) -> None:
         if not self._warned:
             self._warned = True
-            _warn(f"history file {self.filename}: {problem}")
+            self.report(f"history file {self.filename}: {problem}")
 
     def _regular_file(self) -> bool:
         """True if the path is a regular file (or missing); warns about anything else."""

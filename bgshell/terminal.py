@@ -149,6 +149,12 @@ class TerminalFrontend:
         # Without answers to cursor-position requests prompt_toolkit only leaves the
         # toolbar out; its warning about it would be noise over the prompt.
         self.session.app.cpr_not_supported_callback = None
+        # The history's warnings are printed after the prompt returns (see
+        # SafeFileHistory.report): written while it closes, they could be lost.
+        self._deferred_reports: list[str] = []
+        self._report: Callable[[str], None] | None = getattr(history, "report", None)
+        if self._report is not None:
+            history.report = self._deferred_reports.append
         self.session.app.renderer.cpr_not_supported_callback = None
         shell.jobs.add_finish_listener(self._job_ended)
 
@@ -220,6 +226,10 @@ class TerminalFrontend:
                 )
         finally:
             sys.setswitchinterval(switch_interval)
+            if self._report is not None:
+                for report in self._deferred_reports:
+                    self._report(report)
+                self._deferred_reports.clear()
             if self._after_first_prompt is not None:
                 # prompt_toolkit restored the settings it found (echo off): put
                 # the terminal's own back before any code runs.
