@@ -43,7 +43,7 @@ import signal
 import sys
 import time
 
-from report import load_text, ms, p95, table  # bench/report.py (beside this script)
+from report import load_text, ms, p95, print_ending, table  # bench/report.py (beside this script)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 perf = time.perf_counter
@@ -379,10 +379,7 @@ def main() -> int:
             job.kill()
         if cache:
             shutil.rmtree(cache, ignore_errors=True)
-    print(
-        f"\nload {load_text(warn=False)} at the end (this benchmark's own work included); "
-        f"total time {perf() - t_all:.0f} s"
-    )
+    print_ending(t_all)
     return 0
 
 

@@ -65,7 +65,7 @@ import sys
 import tempfile
 import time
 
-from report import load_text, ms, p95, table  # bench/report.py (beside this script)
+from report import load_text, ms, p95, print_ending, table  # bench/report.py (beside this script)
 
 try:
     import pexpect
@@ -843,10 +843,7 @@ def main() -> int:
             ],
         ],
     )
-    print(
-        f"\nload {load_text(warn=False)} at the end (this benchmark's own work included); "
-        f"total time {perf() - t_all:.0f} s"
-    )
+    print_ending(t_all)
     return 0
 
 

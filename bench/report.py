@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+import time
 
-__all__ = ["ms", "p95", "table", "load_text"]
+__all__ = ["ms", "p95", "table", "load_text", "print_ending"]
 
 
 def ms(seconds: float) -> str:
@@ -39,3 +40,11 @@ def load_text(warn: bool = True) -> str:
         return "unknown"
     busy = warn and one > 0.5 * (os.cpu_count() or 1)
     return f"{one:.2f}" + (" (BUSY machine: other processes compete, numbers are inflated)" if busy else "")
+
+
+def print_ending(started: float) -> None:
+    """The last line of a run: the load now, and the time since *started* (perf_counter)."""
+    print(
+        f"\nload {load_text(warn=False)} at the end (this benchmark's own work included); "
+        f"total time {time.perf_counter() - started:.0f} s"
+    )
