@@ -27,7 +27,6 @@ import contextlib
 import ctypes
 import gc
 import io
-import itertools
 import os
 import platform
 import statistics
@@ -40,8 +39,8 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 from bgshell.jobs import BackgroundJobManager as BgManager  # noqa: E402
-from bgshell.runners import get_runner, register  # noqa: E402
-from bgshell.runners.thread import ThreadRunner  # noqa: E402
+from bgshell.engine.kinds import DEFAULT_RUNNERS, Runners  # noqa: E402
+from bgshell.engine.runners.thread import ThreadRunner  # noqa: E402
 
 try:
     import IPython
@@ -239,7 +238,6 @@ def timed_once(fn) -> float:
 
 # -- bgshell on a brand-new worker pool -------------------------------------------------
 
-_fresh_kinds = itertools.count(1)
 #: How long an idle worker of a per-repetition pool lives: short, so the pool drains
 #: between repetitions instead of leaving hundreds of idle threads behind.
 FRESH_IDLE_SECONDS = 0.25
@@ -248,19 +246,18 @@ FRESH_IDLE_SECONDS = 0.25
 def fresh_pool():
     """A factory of bgshell managers on a brand-new (empty) worker pool, and a drain.
 
-    Uses the public ``bgshell.runners.register`` hook: a new kind backed by a new
+    Managers are given their runners (``runners=``): a registry holding a new
     ``ThreadRunner``, so no idle worker left by earlier work is reused.
     """
-    kind = f"bench-fresh-{next(_fresh_kinds)}"
-    register(kind, lambda: ThreadRunner(idle_seconds=FRESH_IDLE_SECONDS))
-    runner = get_runner(kind)
+    runner = ThreadRunner(idle_seconds=FRESH_IDLE_SECONDS)
+    runners = Runners({"thread": runner})
 
     def drain() -> None:  # outside the timed part: let the pool's idle workers exit
         deadline = perf() + 5
         while runner.idle_workers and perf() < deadline:
             time.sleep(0.05)
 
-    return (lambda: BgManager(default_kind=kind)), drain
+    return (lambda: BgManager(runners=runners)), drain
 
 
 # --------------------------------------------------------------------------------------
@@ -294,7 +291,7 @@ def section_memory_and_check(ipy, n_hold: int) -> None:
         rows.append([label, f"{drss / 2**20:.1f}", f"{drss / n_hold:,.0f}", f"{dblocks / n_hold:.1f}"])
     table(["contender", "RSS +MiB", "bytes/job", "blocks/job"], rows)
     print(f"  bgshell's RSS includes the stacks of its idle pool workers: "
-          f"{get_runner('thread').idle_workers} now")
+          f"{DEFAULT_RUNNERS.get('thread').idle_workers} now")
     if IPY in held:
         bg_b = rows[0][2]
         GOALS.append(("memory per finished job, bgshell vs IPython (bytes)",

@@ -298,7 +298,7 @@ def run_kill_case(jobs, case: KillCase) -> None:  # noqa: ANN001
 
 
 def section_kill(jobs, quick: bool) -> None:  # noqa: ANN001
-    from bgshell.runners.process import GRACE_SECONDS
+    from bgshell.engine.runners.process import GRACE_SECONDS
 
     few, some = (1, 5) if quick else (2, 15)
     cases = [

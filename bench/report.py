@@ -1,11 +1,21 @@
-"""Small helpers the benchmark scripts share to print their figures the same way."""
+"""Small helpers the benchmark scripts share to print their figures the same way, and
+the readings of this process's memory and resources that both soaks take."""
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import gc
 import os
+import sys
+import threading
 import time
+from typing import Callable
 
-__all__ = ["ms", "p95", "table", "load_text", "print_ending"]
+__all__ = ["ms", "p95", "table", "load_text", "print_ending",
+           "MB", "mb", "status_kb", "MALLOC_TRIM", "Reading", "children"]
+
+MB = 1024 * 1024
 
 
 def ms(seconds: float) -> str:
@@ -48,3 +58,76 @@ def print_ending(started: float) -> None:
         f"\nload {load_text(warn=False)} at the end (this benchmark's own work included); "
         f"total time {time.perf_counter() - started:.0f} s"
     )
+
+
+# ------------------------------------------------------------------------- readings
+# Shared by soak.py and soak_hostile.py: one definition of "memory back near the
+# baseline" and "no leak", so the two soaks' figures can be compared.
+
+
+def mb(n: int) -> str:
+    return f"{n / MB:7.1f} MB"
+
+
+def status_kb(field: str) -> int:
+    """A ``kB`` field of ``/proc/self/status`` (``VmRSS``, ``VmHWM``), 0 if absent."""
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's ``malloc_trim``, if reachable: without it freed memory may stay in
+    RSS, which is not a leak, so the soaks trim before they read."""
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name or "libc.so.6")
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):
+        return None
+    trim.argtypes = [ctypes.c_size_t]
+    trim.restype = ctypes.c_int
+    return trim
+
+
+MALLOC_TRIM = _malloc_trim()
+
+
+class Reading:
+    """Memory and resources at one moment, after gc (and a trim when available)."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        for _ in range(3):
+            gc.collect()
+        self.rss_untrimmed = status_kb("VmRSS") * 1024
+        if MALLOC_TRIM is not None:
+            MALLOC_TRIM(0)
+        self.rss = status_kb("VmRSS") * 1024
+        self.blocks = sys.getallocatedblocks()
+        self.threads = threading.active_count()
+        self.os_threads = len(os.listdir("/proc/self/task"))
+        self.fds = len(os.listdir("/proc/self/fd"))
+        self.children, self.zombies = children()
+
+
+def children() -> tuple[int, int]:
+    """Processes whose parent is this one, and how many of them are zombies."""
+    me = str(os.getpid())
+    alive = zombies = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[1] == me:
+            if fields[0] == "Z":
+                zombies += 1
+            else:
+                alive += 1
+    return alive, zombies

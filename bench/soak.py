@@ -35,85 +35,16 @@ about 1-3 minutes (``--quick``: 2,000 jobs, about 20-30 s).
 from __future__ import annotations
 
 import argparse
-import ctypes
-import ctypes.util
-import gc
 import os
 import platform
 import sys
-import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from bgshell.repl import Shell  # noqa: E402
-
-MB = 1024 * 1024
-
-
-# ------------------------------------------------------------------------- readings
-
-
-def status_kb(field: str) -> int:
-    with open("/proc/self/status") as handle:
-        for line in handle:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return 0
-
-
-def _malloc_trim():
-    name = ctypes.util.find_library("c")
-    try:
-        libc = ctypes.CDLL(name or "libc.so.6")
-        trim = libc.malloc_trim
-    except (OSError, AttributeError):
-        return None
-    trim.argtypes = [ctypes.c_size_t]
-    trim.restype = ctypes.c_int
-    return trim
-
-
-MALLOC_TRIM = _malloc_trim()
-
-
-class Reading:
-    """Memory and resources at one moment, after gc (and a trim when available)."""
-
-    def __init__(self, label: str) -> None:
-        self.label = label
-        for _ in range(3):
-            gc.collect()
-        self.rss_untrimmed = status_kb("VmRSS") * 1024
-        if MALLOC_TRIM is not None:
-            MALLOC_TRIM(0)
-        self.rss = status_kb("VmRSS") * 1024
-        self.blocks = sys.getallocatedblocks()
-        self.threads = threading.active_count()
-        self.os_threads = len(os.listdir("/proc/self/task"))
-        self.fds = len(os.listdir("/proc/self/fd"))
-        self.children, self.zombies = children()
-
-
-def children() -> tuple[int, int]:
-    """Processes whose parent is this one, and how many of them are zombies."""
-    me = str(os.getpid())
-    alive = zombies = 0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if fields[1] == me:
-            if fields[0] == "Z":
-                zombies += 1
-            else:
-                alive += 1
-    return alive, zombies
+from bgshell.shell.repl import Shell  # noqa: E402
+from report import MALLOC_TRIM, MB, Reading, mb, status_kb  # noqa: E402  bench/report.py (beside this script)
 
 
 # ------------------------------------------------------------------------- the session
@@ -216,10 +147,6 @@ class Session:
 
 
 # ------------------------------------------------------------------------- report
-
-
-def mb(n: int) -> str:
-    return f"{n / MB:7.1f} MB"
 
 
 def main() -> int:

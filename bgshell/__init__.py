@@ -1,6 +1,6 @@
 """bgshell: an interactive Python shell where a trailing ``&`` runs input in the background.
 
-The engine (``bgshell.jobs``) is usable on its own::
+The engine (``bgshell.engine``, its names also in ``bgshell.jobs``) is usable on its own::
 
     from bgshell import BackgroundJobManager
     jobs = BackgroundJobManager()
@@ -8,12 +8,9 @@ The engine (``bgshell.jobs``) is usable on its own::
     job.join(); job.result  # 45
 """
 
-from bgshell.jobs import (
-    BackgroundJobBase,
-    BackgroundJobExpr,
-    BackgroundJobFunc,
-    BackgroundJobManager,
-)
+from bgshell.engine.job import BackgroundJobBase
+from bgshell.engine.jobtypes import BackgroundJobExpr, BackgroundJobFunc
+from bgshell.engine.manager import BackgroundJobManager
 
 __version__ = "0.1.0"
 __all__ = [

@@ -72,6 +72,8 @@ PASTE_END = "\x1b[201~"
 PROMPT = r">>>"
 #: The continuation prompt, likewise.
 CONTINUATION = r"\.\.\."
+#: What the line editor writes when it starts reading keys: bracketed paste on.
+EDITOR_UP = re.compile(re.escape("\x1b[?2004h"))
 #: A fresh prompt starts a line; redraws of the line being typed do not.
 PROMPT_AT_LINE_START = re.compile(r"^>>>", re.MULTILINE)
 CONTINUATION_AT_LINE_START = re.compile(r"^\.\.\.", re.MULTILINE)
@@ -259,6 +261,12 @@ class PtyShell:
             if remaining <= 0 or not self._read_some(min(remaining, 0.5)):
                 raise AssertionError(f"no {pattern.pattern!r} in the raw output; it ends {self.raw[-500:]!r}")
 
+    def wait_editor(self, timeout: float | None = None) -> None:
+        """Wait until the line editor has taken over from the early prompt (it switches
+        bracketed paste on); features of the editor alone (toolbar, completion, colours)
+        are there from then on."""
+        self.expect_raw(EDITOR_UP, 0, timeout)
+
     def read_available(self, quiet: float = 0.3, limit: float = 5.0) -> str:
         """Read until the shell has been quiet for *quiet* seconds (at most *limit*
         seconds in all); return the new text.  Does not move the cursor.
@@ -274,6 +282,20 @@ class PtyShell:
             if len(self.raw) == before:
                 break
         return self.text[start:]
+
+    def screen(self) -> list[str]:
+        """What the terminal shows now: every byte written so far played on a pyte
+        screen of the pty's size, one string per row (trailing blanks removed).
+
+        prompt_toolkit redraws in place, so the stripped text holds every redraw;
+        the screen holds only what the user sees.
+        """
+        import pyte
+
+        screen = pyte.Screen(COLS, ROWS)
+        stream = pyte.Stream(screen)
+        stream.feed(self.raw)
+        return [row.rstrip() for row in screen.display]
 
     def rest(self) -> str:
         """The text after the cursor (not consumed)."""

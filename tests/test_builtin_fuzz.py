@@ -11,7 +11,9 @@ builtin NAME, where ARGS is arbitrary text or a string of plausible arguments
   one line on stderr; a builtin that succeeds writes nothing on stderr (except
   ``traceback``, whose output *is* tracebacks);
 * when the text is not a builtin after all (``result = 5``, ``jobs.new(...)``),
-  it runs as Python, and may print a traceback: only "nothing escapes" applies;
+  it runs as Python, and may print a traceback: only "nothing escapes" applies; so
+  too when it is a block of lines some ending in ``&`` (``%bg &\n:``), which runs
+  line by line as a pasted block does;
 * afterwards the shell still evaluates ``6*7`` to ``42``.
 
 Together with tests/test_source.py this makes the issue's 10,000+ examples; this
@@ -28,9 +30,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bgshell.commands import BUILTINS
-from bgshell.repl import ExitRequest, Shell
-from bgshell.source import classify
+from bgshell.shell.commands import BUILTINS
+from bgshell.shell.language.paste import split_pasted
+from bgshell.shell.repl import ExitRequest, Shell
 
 COMMON = dict(
     deadline=None,
@@ -93,17 +95,19 @@ def _shell_with_jobs() -> Shell:
 def check(text: str, capsys) -> None:
     shell = _shell_with_jobs()
     capsys.readouterr()
-    kind = classify(text, BUILTINS, shell.is_bound).kind
+    # A block whose lines end in `&` runs line by line (issue 12): several inputs,
+    # each saying what it says; only "nothing escapes" holds for the whole.
+    kind = "pasted" if split_pasted(text) is not None else shell.grammar.classify(text, shell.is_bound).kind
     try:
         shell.handle(text)
     except ExitRequest:
-        assert kind == "python", f"{kind} input asked to leave: {text!r}"
+        assert kind in ("python", "pasted"), f"{kind} input asked to leave: {text!r}"
     out, err = capsys.readouterr()
     lines = err.splitlines()
     if kind == "error":
         assert shell.failed and len(lines) == 1, f"{text!r} -> stderr {err!r}"
     elif kind == "builtin":
-        name = classify(text, BUILTINS, shell.is_bound).name
+        name = shell.grammar.classify(text, shell.is_bound).name
         if shell.failed:
             assert len(lines) == 1, f"{text!r} failed with stderr {err!r}"
         elif name != "traceback":
@@ -136,3 +140,9 @@ def test_remove_naming_a_job_twice_says_nothing_more(capsys, pristine):
     out, err = capsys.readouterr()
     assert 1 not in shell.jobs.all
     assert err == "" and not shell.failed, err
+
+
+# wait for a job that died fails as bash's wait does (issue 12), saying so in one line.
+@pytest.mark.parametrize("text", ["wait 2", "wait 3 2", "wait -n 2", "%wait -n 1 2"])
+def test_wait_for_a_dead_job_fails_in_one_line(text, capsys, pristine):
+    check(text, capsys)

@@ -9,10 +9,8 @@ import os
 import sys
 import threading
 
-import pytest
-
-from bgshell import capture
-from bgshell.capture import JobOutput, RoutingStream
+from bgshell.engine import capture
+from bgshell.engine.capture import JobOutput, RoutingStream
 from bgshell.jobs import BackgroundJobFunc, JobState
 
 
@@ -207,3 +205,25 @@ def test_run_in_the_calling_thread_does_not_capture_the_callers_later_output(job
     assert job.state is JobState.COMPLETED
     assert job.output.text() == "printed by the job\n"
     assert passed_through == "printed by the caller afterwards\n"
+
+
+def test_a_job_cannot_lower_the_recursion_limit_under_a_held_shell(jobs):
+    """The editor loads in a thread some 140 frames deep while the first prompt is up:
+    a job that lowers the limit then must not break it, and must still get its limit."""
+    from bgshell.engine import sysguard
+    from bgshell.engine.sysguard import RECURSION_ROOM, recursion_held
+
+    jobs.new(int).join()  # the guard is installed with the first job
+    before = sys.getrecursionlimit()
+    real = sysguard._real_getrecursionlimit  # the interpreter's own, with the shell's room
+    try:
+        with recursion_held():
+            jobs.new(sys.setrecursionlimit, 50).join()
+            assert sys.getrecursionlimit() == 50  # what the job set, as it reads it
+            assert real() == before + RECURSION_ROOM  # not in force yet
+            jobs.new(sys.setrecursionlimit, before * 2).join()
+            assert real() == before * 2 + RECURSION_ROOM  # a higher limit is at once
+            jobs.new(sys.setrecursionlimit, 60).join()
+        assert real() == 60 + RECURSION_ROOM and sys.getrecursionlimit() == 60
+    finally:
+        sys.setrecursionlimit(before)

@@ -24,7 +24,8 @@ from pathlib import Path
 import pytest
 
 from bgshell.cli import build_parser
-from bgshell.commands import BUILTINS
+from bgshell.engine.kinds import KINDS
+from bgshell.shell.commands import BUILTINS
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -49,14 +50,15 @@ def readme_commands() -> dict[str, str]:
 
 
 def ci_command() -> str:
-    """The command .ci/run runs: its last line that is not blank or a comment."""
+    """The first command .ci/run runs: its first line that is not blank, a comment, or
+    the shell's own set-up (``set``, ``cd``)."""
     lines = [
         line.strip()
         for line in CI_RUN.read_text(encoding="utf-8").splitlines()
-        if line.strip() and not line.lstrip().startswith("#")
+        if line.strip() and not line.lstrip().startswith(("#", "set ", "cd "))
     ]
     assert lines, ".ci/run has no command"
-    return lines[-1]
+    return lines[0]
 
 
 def man_sections() -> dict[str, list[str]]:
@@ -124,8 +126,8 @@ def test_readme_test_command_is_what_ci_runs():
 # -- the man page ---------------------------------------------------------------------------
 def test_man_page_has_the_expected_sections():
     expected = [
-        "NAME", "SYNOPSIS", "DESCRIPTION", "BUILTINS", "JOB SPECS", "JOB KINDS",
-        "NOTIFICATIONS", "OUTPUT", "KILLING", "EXIT", "NON-INTERACTIVE USE", "OPTIONS",
+        "NAME", "SYNOPSIS", "DESCRIPTION", "BUILTINS", "JOB SPECS", "JOB CONTROL", "JOB KINDS",
+        "WHAT A JOB CAN CHANGE", "NOTIFICATIONS", "OUTPUT", "KILLING", "CLUSTER", "EXIT", "NON-INTERACTIVE USE", "OPTIONS",
         "ENVIRONMENT", "FILES", "EXAMPLES", "SEE ALSO",
     ]
     assert list(man_sections()) == expected
@@ -146,6 +148,11 @@ def test_every_builtin_is_documented_and_every_documented_builtin_exists():
     assert len(documented) == len(set(documented)), f"a builtin is documented twice: {documented}"
     assert set(documented) - set(BUILTINS) == set(), "the man page documents builtins that do not exist"
     assert set(BUILTINS) - set(documented) == set(), "builtins missing from the man page's BUILTINS"
+
+
+def test_the_job_kinds_section_documents_exactly_the_kinds_of_the_engines_table():
+    documented = [_BUILTIN_TAG.match(tag).group("name") for tag in tag_lines(man_sections()["JOB KINDS"])]
+    assert documented == [kind.name for kind in KINDS], "the man page's JOB KINDS and the kinds table differ"
 
 
 def test_every_option_is_documented_and_every_documented_option_exists():
@@ -188,7 +195,7 @@ def _build_wheel(source: Path, out: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.slow
-def test_pip_install_puts_the_man_page_in_share_man_man1(tmp_path):
+def test_the_wheel_has_the_man_page_and_every_module(tmp_path):
     # Build from a copy, so the build leaves nothing (build/, *.egg-info) in the checkout.
     source = tmp_path / "src"
     source.mkdir()
@@ -207,3 +214,7 @@ def test_pip_install_puts_the_man_page_in_share_man_man1(tmp_path):
         ]
         assert len(names) == 1, wheel.namelist()
         assert wheel.read(names[0]) == MANPAGE.read_bytes()
+        # A package left out of pyproject's list drops out of the wheel without a word.
+        packed = {name for name in wheel.namelist() if name.endswith(".py")}
+    modules = {path.relative_to(ROOT).as_posix() for path in (ROOT / "bgshell").rglob("*.py")}
+    assert modules - packed == set(), "modules missing from the wheel"

@@ -21,7 +21,6 @@ import pytest
 
 import bgshell
 import bgshell.jobs as bgjobs
-import bgshell.runners as runners
 from bgshell.jobs import (
     DIED,
     NOT_FINISHED,
@@ -33,7 +32,8 @@ from bgshell.jobs import (
     JobState,
     NoSuchJob,
 )
-from bgshell.runners.thread import ThreadRunner
+from bgshell.engine.kinds import Runners
+from bgshell.engine.runners.thread import ThreadRunner
 
 REPO = Path(__file__).resolve().parent.parent
 GLOBAL_OFFSET = 1000
@@ -152,7 +152,7 @@ def test_new_function_with_args_and_kw(jobs):
     job.join()
     assert job.result == (1, 2, 3)
     assert isinstance(job, BackgroundJobFunc)
-    assert str(job) == str(f)
+    assert str(job) == "f(1, 2, z=3)"  # the call, as typed
 
 
 def test_new_daemon_flag(jobs):
@@ -247,6 +247,7 @@ def test_traceback_by_number_and_on_the_job(jobs, capsys):
     assert "failing_step" in by_number
     # The engine's own frames are not the user's business.
     assert "bgshell/runners" not in by_number and "bgshell/jobs.py" not in by_number
+    assert "bgshell/engine" not in by_number
     assert job.traceback_text is not None and "failing_step" in job.traceback_text
 
 
@@ -790,7 +791,7 @@ def test_kill_racing_with_normal_end_never_leaks_into_later_jobs(jobs, monkeypat
     'Killing' cannot hold up the interpreter's exit).
     """
     kind = "thread-kill-race"
-    monkeypatch.setitem(runners._RUNNERS, kind, ThreadRunner())
+    monkeypatch.setattr(jobs, "runners", Runners({kind: ThreadRunner()}))
     hint = " (see test_kill_landing_as_a_job_begins_still_ends_the_job)"
 
     def work(n, started):
@@ -960,13 +961,13 @@ class _KilledAsItBegins(BackgroundJobFunc):
     """A job that is killed the instant it has begun, before its own code runs.
 
     Stands in for the scheduler: a kill sent by another thread while the worker is
-    still in the engine's ``_begin`` (state just set to RUNNING, the job's code not
+    still in the job's ``set_running`` (state just set to RUNNING, the job's code not
     entered yet) raises ``JobKilled`` in the worker right there.  Here the job sends
     that kill itself, from the same spot, so the race is won every time.
     """
 
-    def _begin(self, handle=None):
-        began = super()._begin(handle)
+    def set_running(self, handle=None):
+        began = super().set_running(handle)
         if began:
             self.fired = threading.get_ident()
             self.kill()  # the JobKilled it sends is raised here, in the worker
@@ -976,8 +977,8 @@ class _KilledAsItBegins(BackgroundJobFunc):
 def _kill_as_the_job_begins(monkeypatch):
     """Run a `_KilledAsItBegins` job on a runner of its own; return (manager, job, kind)."""
     kind = "thread-kill-as-it-begins"
-    monkeypatch.setitem(runners._RUNNERS, kind, ThreadRunner())
-    jobs = BackgroundJobManager()  # not the fixture's: it would wait for a stuck job
+    # not the fixture's manager: it would wait for a stuck job
+    jobs = BackgroundJobManager(runners=Runners({kind: ThreadRunner()}))
     job = _KilledAsItBegins(count_to, 10)
     job.daemon = True  # with the bug it never ends: it must not hold up the exit
     job.fired = None
@@ -991,7 +992,7 @@ def _job_on_worker(jobs, kind, earlier, gate):
     Once a later job runs there, the worker has finished with the earlier job.
     """
     if earlier.fired is None:
-        pytest.skip("the engine no longer has the _begin step this test aims at")
+        pytest.skip("the engine no longer has the set_running step this test aims at")
     for _ in range(100):
         started, where = threading.Event(), []
 
@@ -1071,19 +1072,19 @@ def test_tracing_still_works_after_a_job_was_killed():
 
 
 START_FAILS_SCRIPT = """
-import faulthandler, threading, time
+import _thread, faulthandler, threading, time
 from bgshell.jobs import BackgroundJobManager
 
 jobs = BackgroundJobManager()
-real_start = threading.Thread.start
-def refuse(self):
+real_start, real_new_thread = threading.Thread.start, _thread.start_new_thread
+def refuse(*args):
     raise RuntimeError("can't start new thread")
-threading.Thread.start = refuse  # as when the process is out of threads
+threading.Thread.start = _thread.start_new_thread = refuse  # as when the process is out of threads
 try:
     jobs.new(time.sleep, 0)
 except RuntimeError:
     print("new() refused the job")
-threading.Thread.start = real_start
+threading.Thread.start, _thread.start_new_thread = real_start, real_new_thread
 assert jobs.all == {}
 faulthandler.dump_traceback_later(3, exit=True)  # a hang at exit ends the script
 """

@@ -1,5 +1,6 @@
 """Security (issue 5): what bgshell writes is private, and nothing from the environment
-is executed but ``PYTHONSTARTUP`` (at a terminal, without ``-c`` or FILE).
+is executed but ``PYTHONSTARTUP`` (at a terminal, without ``-c`` or FILE) and, as git
+does, ``PAGER`` when ``output`` shows a text taller than the terminal (issue 12).
 
 End to end: the installed ``bgshell`` in a real pty (``pty_shell.PtyShell``; history
 is only kept at a terminal) or on a pipe.  Some tests start the shell under a given

@@ -6,23 +6,32 @@ Tests synchronise on events and ``wait_done``, never on sleeps, and assert no ti
 
 from __future__ import annotations
 
-import asyncio
+import os
+import builtins
+
 import re
 import sys
 import threading
 
 import pytest
 
-from bgshell import commands, joblines
-from bgshell.codesplit import compile_split
-from bgshell.commands import BUILTINS, LISTING_LIMIT
-from bgshell.completion import complete
-from bgshell.evaluate import MAX_REPR, Evaluator, make_namespace, safe_repr
-from bgshell.jobs import BackgroundJobManager, JobState
-from bgshell.repl import ExitRequest, Shell
-from bgshell.script import iter_inputs
+import bgshell
 
-KINDS = ("thread", "process")
+from bgshell.shell import joblines
+from bgshell.engine.codesplit import compile_split
+from bgshell.engine.kinds import USER_KINDS
+from bgshell.shell.commands import BUILTINS, JOB_BUILTINS, LISTING_LIMIT
+from bgshell.shell.completion import complete
+from bgshell.shell.evaluate import MAX_REPR, Evaluator, make_namespace, safe_repr
+from bgshell.jobs import BackgroundJobManager, JobState
+from bgshell.shell.repl import GRAMMAR, ExitRequest, Shell
+from bgshell.engine.tracebacks import describe_exception
+from bgshell.shell.language.script import iter_numbered_inputs
+
+#: bgshell's own folder: no traceback shown to the user has a frame from it.
+BGSHELL_DIR = os.path.dirname(os.path.abspath(bgshell.__file__)) + os.sep
+
+KINDS = USER_KINDS
 
 
 # -- fixtures and helpers -------------------------------------------------------------
@@ -85,7 +94,7 @@ def start_blocked(shell: Shell, capsys) -> threading.Event:
 def test_handle_python_prints_the_value_and_sets_underscore(shell, capsys):
     out, err = run(shell, capsys, "x = 6", "x * 7")
     assert (out, err) == ("42\n", "")
-    assert shell.namespace["_"] == 42
+    assert builtins._ == 42
     assert not shell.failed
 
 
@@ -138,7 +147,7 @@ def test_handle_syntax_error_in_background_code(shell, capsys):
 
 def test_kind_builtin_and_per_job_kind(shell, capsys):
     out, _ = run(shell, capsys, "kind")
-    assert out == "New jobs run as: thread (choices: thread, process)\n"
+    assert out == "New jobs run as: thread (choices: thread, process, cluster)\n"
     assert run(shell, capsys, "kind process") == ("New jobs run as: process\n", "")
     assert shell.default_kind == "process" and shell.jobs.default_kind == "process"
     run(shell, capsys, "kind thread")
@@ -264,28 +273,54 @@ def test_stop_jobs_kills_running_thread_jobs(shell, capsys):
 
 # -- builtins: usage errors are one line `NAME: ...` ----------------------------------
 USAGE_ERRORS = [
-    ("jobs x", "jobs: usage: jobs [-a]"),
-    ("jobs -a -b", "jobs: usage: jobs [-a]"),
+    ("jobs x", "jobs: no such job spec 'x': use N, %N, %+ or %-"),
+    ("jobs -a -b", "jobs: usage: jobs [-alprs] [SPEC ...]"),
+    ("jobs -rx", "jobs: usage: jobs [-alprs] [SPEC ...]"),
+    ("jobs 9", "jobs: no such job 9"),
     ("result", "result: usage: result N"),
     ("result 1 2", "result: usage: result N"),
     ("result 9", "result: no such job 9"),
     ("traceback 1 2", "traceback: usage: traceback [N]"),
     ("traceback 9", "traceback: no such job 9"),
-    ("output", "output: usage: output N"),
+    ("output", "output: usage: output [-f] N"),
     ("output 9", "output: no such job 9"),
+    ("output -f 1 2", "output: usage: output -f [SPEC]"),
+    ("fg 1 2", "fg: usage: fg [SPEC]"),
+    ("fg 9", "fg: no such job 9"),
+    ("fg 1", "fg: job 1 has ended (Done); result 1 shows its outcome"),
     ("wait 9", "wait: no such job 9"),
     ("wait 1 9", "wait: no such job 9"),
-    ("kill", "kill: usage: kill N [N ...]"),
+    ("wait -x", "wait: usage: wait [-n] [SPEC ...]"),
+    ("wait -n 9", "wait: no such job 9"),
+    ("kill", "kill: usage: kill [-s SIGNAL | -SIGNAL] SPEC [SPEC ...]"),
+    ("kill -9", "kill: usage: kill [-s SIGNAL | -SIGNAL] SPEC [SPEC ...]"),
+    ("kill -s", "kill: usage: kill [-s SIGNAL | -SIGNAL] SPEC [SPEC ...]"),
+    ("kill -s INT", "kill: usage: kill [-s SIGNAL | -SIGNAL] SPEC [SPEC ...]"),
+    ("kill -HUP 1", "kill: unknown signal 'HUP': use INT, TERM or KILL (kill -l lists them)"),
+    ("kill -s SIGSTOP 1", "kill: unknown signal 'SIGSTOP': use INT, TERM or KILL (kill -l lists them)"),
+    ("kill -1 1", "kill: unknown signal '1': use INT, TERM or KILL (kill -l lists them)"),
+    ("kill -l 3", "kill: usage: kill -l (it lists the signals)"),
+    ("kill -9 1", "kill: job 1 has already ended (Done)"),
+    ("kill -s INT 9", "kill: no such job 9"),
+    ("bg 1 2", "bg: usage: bg [SPEC]"),
+    ("bg 9", "bg: no such job 9"),
+    ("bg", "bg: job 1 has already ended (Done)"),
     ("kill 9", "kill: no such job 9"),
     ("remove", "remove: usage: remove N [N ...]"),
     ("remove 9", "remove: no such job 9"),
     ("flush now", "flush: usage: flush (it takes no arguments)"),
-    ("kind bogus", "kind: usage: kind [thread|process]"),
-    ("kind coroutine", "kind: usage: kind [thread|process]"),
-    ("kind thread process", "kind: usage: kind [thread|process]"),
+    ("kind bogus", "kind: usage: kind [thread|process|cluster]"),
+    ("kind coroutine", "kind: usage: kind [thread|process|cluster]"),
+    ("kind thread process", "kind: usage: kind [thread|process|cluster]"),
+    ("cluster bogus", "cluster: usage: cluster [connect ADDRESS | local [N] | close]"),
+    ("cluster local 0", "cluster: local:N wants a number of workers above 0, not '0'"),
+    ("cluster connect local", "cluster: cluster connect wants an address (tcp://HOST:PORT); cluster local starts one"),
     ("help a b", "help: usage: help [BUILTIN]"),
     ("help nosuch", "help: no builtin named 'nosuch'; help lists them"),
     ("%result", "result: usage: result N"),
+    ("debug 1 2", "debug: usage: debug [N]"),
+    ("debug 9", "debug: no such job 9"),
+    ("debug 1", "debug: job 1 has no traceback to debug: it is done"),
 ]
 
 
@@ -351,7 +386,7 @@ def test_job_specs(shell, capsys):
                         ("%%", "'three'"), ("%-", "'two'"), (" 3", "'three'"), ("%03", "'three'")]:
         out, err = run(shell, capsys, f"result {spec}")
         assert (out, err) == (value + "\n", ""), spec
-    assert shell.namespace["_"] == "three"
+    assert builtins._ == "three"
 
 
 @pytest.mark.parametrize(
@@ -510,7 +545,7 @@ def test_traceback_builtin(shell, capsys):
     assert out == ""
     assert err.startswith("Traceback (most recent call last):")
     assert "KeyError: 'k'" in err
-    assert "bgshell" not in err
+    assert BGSHELL_DIR not in err
     out, err = run(shell, capsys, "traceback")
     assert "Traceback of job [1] f():" in err
 
@@ -525,7 +560,7 @@ def test_help_lists_every_builtin(shell, capsys):
         assert builtin.usage in out
     assert "%+" in out and "&:process" in out
     out, _ = run(shell, capsys, "help %kill")
-    assert out.startswith("kill N [N ...]\n")
+    assert out.startswith("kill [-s SIGNAL | -SIGNAL] SPEC [SPEC ...]\n")
 
 
 def test_remove_several(shell, capsys):
@@ -579,12 +614,13 @@ def test_long_input_is_elided_in_the_middle(manager):
     assert short in joblines.announcement(job)
 
 
-def test_multi_line_input_is_shown_on_one_line(shell, capsys):
-    run(shell, capsys, "for i in range(2):\n    i\n    pass &")
+def test_multi_line_input_is_shown_by_its_first_line(shell, capsys):
+    out, _ = run(shell, capsys, "for i in range(2):\n    i\n    pass &")
+    assert out == "[1] for i in range(2): \u2026\n"
     job = shell.jobs[1]
     job.wait_done(timeout=30)
-    assert "\n" not in joblines.short_input(job)
-    assert joblines.short_input(job) == "for i in range(2): i pass"
+    assert joblines.short_input(job) == "for i in range(2): \u2026"
+    assert joblines.listing_line(job).endswith("  for i in range(2): \u2026")
 
 
 class HostileStr(Exception):
@@ -592,17 +628,17 @@ class HostileStr(Exception):
         raise RuntimeError("no str for you")
 
 
-def test_exception_summary():
-    assert joblines.exception_summary(None) == ""
-    assert joblines.exception_summary(ZeroDivisionError("division by zero")) == "ZeroDivisionError: division by zero"
-    assert joblines.exception_summary(KeyError()) == "KeyError"
-    assert joblines.exception_summary(ValueError("a\n  b")) == "ValueError: a b"
-    long = joblines.exception_summary(ValueError("x" * 1000))
+def test_describe_exception():
+    assert describe_exception(None) == ""
+    assert describe_exception(ZeroDivisionError("division by zero")) == "ZeroDivisionError: division by zero"
+    assert describe_exception(KeyError()) == "KeyError"
+    assert describe_exception(ValueError("a\n  b")) == "ValueError: a b"
+    long = describe_exception(ValueError("x" * 1000))
     assert len(long) < 250 and long.endswith("...")
 
 
-def test_exception_summary_survives_a_raising_str(manager):
-    assert joblines.exception_summary(HostileStr()) == "HostileStr: <the exception's message could not be shown>"
+def test_describe_exception_survives_a_raising_str(manager):
+    assert describe_exception(HostileStr()) == "HostileStr: <the exception's message could not be shown>"
 
     def hostile():
         raise HostileStr()
@@ -641,7 +677,7 @@ def test_output_note(manager):
 
 def test_output_note_when_output_was_dropped(manager):
     def chatty():
-        from bgshell import capture
+        from bgshell.engine import capture
 
         out = capture.current_output.get()
         out.limit = 100
@@ -656,13 +692,13 @@ def test_output_note_when_output_was_dropped(manager):
 # -- the evaluator ------------------------------------------------------------------------------
 @pytest.fixture
 def evaluator(main_module):
-    return Evaluator(make_namespace(), "<stdin>")
+    return Evaluator(make_namespace())
 
 
 def test_value_printed_and_underscore_set(evaluator, capsys):
     assert evaluator.run("x = 20\nx + 22")
     assert capsys.readouterr().out == "42\n"
-    assert evaluator.namespace["_"] == 42
+    assert builtins._ == 42
     assert evaluator.run("_ + 1")
     assert capsys.readouterr().out == "43\n"
 
@@ -672,7 +708,7 @@ def test_none_is_not_printed_and_keeps_underscore(evaluator, capsys):
     evaluator.run("None")
     evaluator.run("print('p')")
     assert capsys.readouterr().out == "5\np\n"
-    assert evaluator.namespace["_"] == 5
+    assert builtins._ == 5
 
 
 def test_statements_only_print_nothing(evaluator, capsys):
@@ -695,7 +731,7 @@ def test_traceback_has_no_bgshell_frames(evaluator, capsys):
     assert 'File "<stdin>", line 1, in <module>' in err
     assert 'line 2, in f' in err
     assert err.endswith("ZeroDivisionError: division by zero\n")
-    assert "bgshell" not in err
+    assert BGSHELL_DIR not in err
 
 
 def test_keyboard_interrupt_is_printed_not_raised(evaluator, capsys):
@@ -727,7 +763,7 @@ def test_a_repr_that_raises_gives_one_line(evaluator, capsys):
     out, err = capsys.readouterr()
     assert out == "<repr() of BadRepr object failed: ValueError: no repr at all>\n"
     assert err == ""
-    assert isinstance(evaluator.namespace["_"], BadRepr)
+    assert isinstance(builtins._, BadRepr)
 
 
 def test_a_repr_that_returns_a_non_string(evaluator, capsys):
@@ -745,14 +781,14 @@ def test_a_huge_repr_is_cut_with_a_note(evaluator, capsys):
     first, note = out.rstrip("\n").rsplit("\n", 1)
     assert len(first) == MAX_REPR
     assert note == "[... 1,002 more characters not shown; the value is in _]"
-    assert len(evaluator.namespace["_"]) == MAX_REPR + 1000
+    assert len(builtins._) == MAX_REPR + 1000
 
 
 def test_top_level_await(evaluator, capsys):
     evaluator.run("import asyncio")
     assert evaluator.run("await asyncio.sleep(0, result=5)")
     assert capsys.readouterr().out == "5\n"
-    assert evaluator.namespace["_"] == 5
+    assert builtins._ == 5
     assert evaluator.run("v = await asyncio.sleep(0, result=6)\nv * 2")
     assert capsys.readouterr().out == "12\n"
 
@@ -762,7 +798,7 @@ def test_top_level_await_exception(evaluator, capsys):
     assert not evaluator.run("await boom()")
     err = capsys.readouterr().err
     assert "ValueError: async" in err
-    assert "bgshell" not in err
+    assert BGSHELL_DIR not in err
     assert "concurrent" not in err
     assert err.startswith('Traceback (most recent call last):\n  File "<stdin>", line 1, in <module>\n')
 
@@ -791,7 +827,7 @@ def completion_namespace():
 
 
 def completes(text, namespace, jobs=(1, 2, 12)):
-    return complete(text, namespace, BUILTINS, jobs, KINDS)
+    return complete(text, namespace, BUILTINS, jobs, KINDS, JOB_BUILTINS)
 
 
 def test_complete_names_keywords_and_builtins(completion_namespace):
@@ -840,9 +876,9 @@ def test_complete_job_numbers_after_job_builtins(completion_namespace):
 
 
 def test_complete_kinds(completion_namespace):
-    assert completes("f(x) &:", completion_namespace) == (0, ["process", "thread"])
+    assert completes("f(x) &:", completion_namespace) == (0, ["cluster", "process", "thread"])
     assert completes("f(x) &:p", completion_namespace) == (1, ["process"])
-    assert completes("kind ", completion_namespace) == (0, ["process", "thread"])
+    assert completes("kind ", completion_namespace) == (0, ["cluster", "process", "thread"])
     assert completes("kind t", completion_namespace) == (1, ["thread"])
     assert completes("help ki", completion_namespace) == (2, ["kill", "kind"])
 
@@ -852,13 +888,13 @@ def test_complete_on_the_last_line_of_a_block(completion_namespace):
 
 
 def test_complete_with_the_shells_namespace(shell):
-    length, names = complete("jobs.ne", shell.namespace, BUILTINS, list(shell.jobs.all), KINDS)
+    length, names = complete("jobs.ne", shell.namespace, BUILTINS, list(shell.jobs.all), KINDS, JOB_BUILTINS)
     assert (length, names) == (2, ["new", "newest"])
 
 
-# -- script.iter_inputs -----------------------------------------------------------------------
+# -- script.iter_numbered_inputs -----------------------------------------------------------------------
 def inputs(text: str, is_bound=lambda name: False) -> list[str]:
-    return list(iter_inputs(text.split("\n"), BUILTINS, is_bound))
+    return [text for _, text in iter_numbered_inputs(text.split("\n"), GRAMMAR, is_bound)]
 
 
 def test_simple_lines_one_by_one():
@@ -875,7 +911,7 @@ def test_lines_are_yielded_as_soon_as_complete():
             yield line
 
     seen = []
-    for text in iter_inputs(source(), BUILTINS, lambda name: False):
+    for _, text in iter_numbered_inputs(source(), GRAMMAR, lambda name: False):
         seen.append((text, len(fed)))
     assert seen == [("x = 1", 1), ("y = 2", 2), ("def f():\n    pass", 5), ("z = 3", 5)]
 
@@ -924,14 +960,12 @@ def test_async_def_and_trailing_block_at_end_of_input():
 
 def test_lines_with_newlines_and_crlf():
     lines = ["a = 1\n", "def f():\r\n", "    return 1\r\n", "b\n"]
-    assert list(iter_inputs(lines, BUILTINS, lambda name: False)) == ["a = 1", "def f():\n    return 1", "b"]
-
+    assert [text for _, text in iter_numbered_inputs(lines, GRAMMAR, lambda name: False)] == ["a = 1", "def f():\n    return 1", "b"]
 
 def test_numbered_inputs_give_each_inputs_first_line():
-    from bgshell.script import iter_numbered_inputs
 
     lines = "a = 1\n\ndef f():\n    x = 1\n\n    return x\nf()".split("\n")
-    assert list(iter_numbered_inputs(lines, BUILTINS, lambda name: False)) == [
+    assert list(iter_numbered_inputs(lines, GRAMMAR, lambda name: False)) == [
         (1, "a = 1"), (3, "def f():\n    x = 1\n\n    return x"), (7, "f()")]
 
 
