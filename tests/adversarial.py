@@ -647,10 +647,17 @@ PTY_PRELUDE_BYSTANDER = "bystander = jobs.new(say, 'bystander-output')"
 
 
 def start_pty(lab: Lab, *args: str, env: dict[str, str | None] | None = None, cwd: Path | None = None,
-              prelude: bool = True) -> PtyShell:
-    """bgshell in a pty with the helpers loaded, ``earlier`` bound and job 1 done."""
+              prelude: bool = True, editor: bool = False) -> PtyShell:
+    """bgshell in a pty with the helpers loaded, ``earlier`` bound and job 1 done.
+
+    *editor*: wait until the line editor has taken over from the early prompt.  A case
+    about Ctrl-C on running code needs it: until then inputs run as under python3,
+    whose Ctrl-C is lost when it lands just before a blocking call begins (CPython only
+    sets a flag); the editor's thread then wakes the main thread (``check_relay``)."""
     shell = PtyShell(list(args), state_dir=lab.state, env={**lab.env(), **(env or {})}, timeout=PTY_WAIT,
                      cwd=cwd or lab.dir)
+    if editor:
+        shell.wait_editor()
     shell.wait_prompt()
     shell.run(lab.prelude_line())
     if prelude:

@@ -423,7 +423,7 @@ def test_pty_coroutine_blocking_the_loop_in_time_sleep_does_not_stop_new_corouti
 
 
 def test_pty_ctrl_c_on_an_await_while_the_loop_is_busy(pty, lab):
-    shell = pty()
+    shell = pty(editor=True)
     shell.run("busy() &")
     lab.mark("busy", shell=shell)
     shell.sendline("await ok()")
@@ -439,7 +439,7 @@ def test_pty_ctrl_c_on_an_await_while_the_loop_is_busy(pty, lab):
 
 
 def test_pty_ctrl_c_on_a_top_level_await_shows_the_users_line(pty, lab):
-    shell = pty()
+    shell = pty(editor=True)
     shell.sendline("await sleeper()")
     lab.mark("sleeping", shell=shell)  # the await is running: Ctrl-C is a SIGINT now
     wait_cooked(shell)
@@ -495,7 +495,7 @@ def test_pty_completion_on_a_hostile_object(pty, lab, cls, suffix, marker):
 
 
 def test_pty_ctrl_c_while_a_process_job_is_being_pickled(pty, lab):
-    shell = pty()
+    shell = pty(editor=True)
     shell.run("slow = SlowReduce()")
     shell.sendline("len_of(slow) &:process")
     shell.expect_text("reduce-started")

@@ -1002,3 +1002,31 @@ def test_compile_split_only_raises_syntax_error(source):
 def test_compile_split_keeps_the_filename():
     split = compile_split("1/0", "<stdin>")
     assert split.last_expr.co_filename == "<stdin>"
+
+
+# -- the early prompt (before the line editor is ready) ---------------------------------
+def test_early_prompt_ctrl_c_between_enter_and_the_run_says_keyboardinterrupt(capfd):
+    """The terminal is cooked from Enter on, so a Ctrl-C may land before the run's own
+    handling begins: python3 then prints KeyboardInterrupt, and so must the early
+    prompt (the line was once dropped without a word), and it goes on reading."""
+    from bgshell.frontends.early_prompt import _EarlyLine
+
+    ran: list[str] = []
+
+    def run(text: str) -> None:
+        if not ran:
+            ran.append("interrupted")
+            raise KeyboardInterrupt  # the SIGINT, landing before the run's try
+        ran.append(text)
+
+    modes: list[bool] = []
+    reader = _EarlyLine(lambda: ">>> ", lambda text: True, run, modes.append)
+    try:
+        reader.feed(b"await ok()\r")
+    except KeyboardInterrupt:
+        pytest.fail("the line was dropped: the KeyboardInterrupt left the reader, which treats it as a key")
+    shown = capfd.readouterr().out
+    assert "\r\nKeyboardInterrupt\r\n>>> " in shown, shown
+    assert modes == [True, False], "the terminal must be quiet again for the next keys"
+    reader.feed(b"6*7\r")
+    assert ran == ["interrupted", "6*7"]

@@ -171,11 +171,16 @@ class _EarlyLine:
         if text is None:
             text = line if line.strip() else None
         if text is not None:
-            self._cooked(True)
             try:
-                self._run(text)
-            finally:
-                self._cooked(False)
+                self._cooked(True)
+                try:
+                    self._run(text)
+                finally:
+                    self._cooked(False)
+            except KeyboardInterrupt:
+                # Ctrl-C after Enter, before the run's own handling began (the terminal
+                # sends SIGINT from the moment it is cooked): python3 says so too.
+                write_all(STDOUT, b"\r\nKeyboardInterrupt\r\n")
         self.draw_prompt()
 
     def draw_prompt(self) -> None:

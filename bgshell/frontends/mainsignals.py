@@ -12,6 +12,9 @@ so no handler ever runs twice.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import select
 import signal
 from typing import Any
 
@@ -70,6 +73,30 @@ class MainSignals:
         self.ui.ctrl_z_done.wait(CTRL_Z_WAIT)
         if run.builtin and not run.finished:
             raise DetachRequest
+
+    def _early_sigint(self, signum: int, frame: Any) -> None:
+        """Ctrl-C before the editor is up: python's, and noted (see ``relay_until``)."""
+        self._unhandled.discard(signum)
+        raise KeyboardInterrupt
+
+    def relay_until(self, go_fd: int, signal_fds: list[int]) -> None:
+        """From the UI thread, built, while the early prompt still runs an input: until
+        *go_fd* says the early prompt is over, a Ctrl-C (its number read on one of
+        *signal_fds*) that the main thread has not acted on wakes it up, as
+        ``check_relay`` does for the editor.  Other numbers read here are dropped: the
+        editor has no handler for them yet (it reads the terminal's size anew)."""
+        watched = [go_fd] + [fd for fd in signal_fds if fd >= 0]
+        while go_fd not in select.select(watched, [], [])[0]:
+            for fd in select.select(watched[1:], [], [], 0)[0]:
+                with contextlib.suppress(BlockingIOError, InterruptedError):
+                    numbers = os.read(fd, 512)
+                    if not numbers:  # the watchdog is gone: the editor sees to it
+                        watched.remove(fd)
+                    elif signal.SIGINT in numbers:
+                        self._unhandled.add(signal.SIGINT)
+            if signal.SIGINT in self._unhandled and not select.select([go_fd], [], [], SIGNAL_RELAY_DELAY)[0]:
+                self.check_relay(signal.SIGINT)
+        self._unhandled.discard(signal.SIGINT)
 
     def signal_seen(self, signum: int) -> float | None:
         """From the UI thread, which read *signum* on the wakeup pipe.  Ctrl-C for a

@@ -77,6 +77,14 @@ class TerminalStream:
         return getattr(self.real, name)
 
 
+def _let_go(go_w: int) -> None:
+    """Tell the UI thread that the early prompt is over (see ``relay_until``)."""
+    try:
+        os.write(go_w, b"x")
+    finally:
+        os.close(go_w)
+
+
 class TerminalFrontend(MainSignals):
     """Runs the shell at a terminal until the user leaves; ``run()`` returns the status."""
 
@@ -118,11 +126,12 @@ class TerminalFrontend(MainSignals):
         self.modes = TerminalModes()  # the settings found at start: the code's
         self.history = open_history(self.history_path)  # its warnings come before the first prompt
         ready_r, ready_w = os.pipe()
+        go_r, go_w = os.pipe()  # the main thread lets the UI thread go on
         built: list[Any] = []
-        go = threading.Event()
+        self._early_signals()
         switch = sys.getswitchinterval()
         sys.setswitchinterval(0.0005)  # the early prompt answers while the import runs
-        ui_thread = threading.Thread(target=self._ui_main, args=(built, go, ready_w), name="bgshell-ui",
+        ui_thread = threading.Thread(target=self._ui_main, args=(built, go_r, ready_w), name="bgshell-ui",
                                      daemon=True)
         ui_thread.start()
         try:
@@ -136,21 +145,30 @@ class TerminalFrontend(MainSignals):
             os.close(ready_r)
         if self.exit_code is not None or not built or isinstance(built[0], BaseException):
             signal.signal(signal.SIGINT, signal.default_int_handler)  # no editor: python's Ctrl-C
-            go.set()
+            _let_go(go_w)
             if built and isinstance(built[0], BaseException):
                 raise built[0]
             return self.exit_code or 0
         self.ui = built[0]
         self._install()
         built[:] = [partial, typeahead, shown]
-        go.set()
+        _let_go(go_w)
         try:
             self._serve()
         finally:
             self._stop_ui(ui_thread)
         return self.exit_code or 0
 
-    def _ui_main(self, built: list[Any], go: threading.Event, ready_w: int) -> None:
+    def _early_signals(self) -> None:
+        """Until the editor is up, Ctrl-C is python's (``KeyboardInterrupt`` wherever the
+        main thread is), but it is noted, so that the UI thread, once built, can wake a
+        main thread that missed it (``relay_until``)."""
+        signal.signal(POKE, lambda signum, frame: None)
+        signal.signal(signal.SIGINT, self._early_sigint)
+        hide_innermost(self._early_sigint)
+        self.arm_signals()
+
+    def _ui_main(self, built: list[Any], go_r: int, ready_w: int) -> None:
         """The UI thread: import prompt_toolkit, build the editor, then run it."""
         import asyncio
 
@@ -166,7 +184,8 @@ class TerminalFrontend(MainSignals):
         except OSError:
             pass  # the session ended at the early prompt
         os.close(ready_w)
-        go.wait()
+        self.relay_until(go_r, [watchdog.signals_fd(), self._wakeup_r])
+        os.close(go_r)
         if len(built) != 3:
             return
         partial, typeahead, shown = built
