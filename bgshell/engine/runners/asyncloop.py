@@ -196,14 +196,24 @@ class Stepper:
     with the coroutine's frames, to show where it was.
     """
 
-    __slots__ = ("_awaitable", "_on_step", "error")
+    __slots__ = ("_awaitable", "_on_step", "error", "_started")
 
     def __init__(self, awaitable: Awaitable[Any], on_step: Callable[[bool], None] | None = None) -> None:
         self._awaitable = awaitable
         self._on_step = on_step
         self.error: BaseException | None = None
+        self._started = False
+
+    def close_unstarted(self, task: Any = None) -> None:
+        """(In the loop thread, once its task is done.)  A task cancelled before its first
+        step never awaited the coroutine: close it, or Python warns, whenever it is
+        collected, that it was "never awaited" (the user only killed it early)."""
+        close = getattr(self._awaitable, "close", None)
+        if not self._started and close is not None:
+            close()
 
     def __await__(self) -> Generator[Any, Any, Any]:
+        self._started = True
         steps = self._awaitable.__await__()
         value: Any = None
         thrown: BaseException | None = None

@@ -75,6 +75,7 @@ class CoroutineRunner:
                 return
             cancel_now = job.set_handle(task)
             task.add_done_callback(lambda done: _end_from_task(job, done))
+            task.add_done_callback(stepper.close_unstarted)
             if cancel_now:
                 task.cancel()
 
