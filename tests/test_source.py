@@ -673,8 +673,20 @@ def check_invariants(text: str) -> None:
 
 @settings(max_examples=4000, **COMMON)
 @given(st.text())
+@example("\x85&")  # U+0085 is a blank to str.strip, not to python (found on 3.12)
 def test_nothing_raises_on_arbitrary_text(text):
     check_invariants(text)
+
+
+@pytest.mark.parametrize("text", ["\x85&", "1\x85&", "1\xa0&", "\u2028&", "f()\u3000&:process"])
+def test_a_character_python_rejects_before_the_amp_goes_to_the_compiler(text):
+    """str.strip() takes U+0085, U+00A0, U+2028... for blanks; python's tokenizer does
+    not: `1\x85&` must not run `1` in the background (nor `\x85&` an empty job), but
+    show python3's SyntaxError for the character."""
+    result = GRAMMAR.classify(text, unbound)
+    assert result.kind == "python" and result.code == text, result
+    with pytest.raises(SyntaxError, match="invalid non-printable character|invalid character"):
+        compile(text, "<input>", "exec")
 
 
 @settings(max_examples=2000, **COMMON)
@@ -786,6 +798,7 @@ def test_valid_python_plus_amp_is_that_python_in_the_background(code, suffix):
 
 @settings(max_examples=1000, **COMMON)
 @given(python_ish)
+@example("#\r'''")  # a comment line for codeop (lines split at \n alone): complete
 def test_enter_matches_the_python_console_on_single_statements(text):
     assume(GRAMMAR.classify(text, all_bound).kind == "python")
     try:

@@ -399,22 +399,25 @@ def test_ctrl_c_interrupts_foreground_code_only(spawn):
 #: kernel hands a process's signal to any thread that does not block it, and CPython
 #: then only sets a flag, which the sleeping main thread reads when the sleep ends.
 #: (A Ctrl-C landing just before the sleep began looks the same; python3 -i waits the
-#: whole sleep out.)
+#: whole sleep out.)  The helper thread waits DELAY seconds first.
 SIGINT_IN_ANOTHER_THREAD = (
-    "import threading, signal, time; threading.Thread(target=lambda: (time.sleep(0.2), "
+    "import threading, signal, time; threading.Thread(target=lambda: (time.sleep(DELAY), "
     "signal.pthread_kill(threading.get_ident(), signal.SIGINT))).start(); time.sleep(300)"
 )
 
 
-@pytest.mark.parametrize("when", ["early prompt", "editor"])
-def test_a_sigint_that_another_thread_took_still_interrupts_the_foreground(spawn, when):
-    """The UI thread sees every signal on the wakeup pipe and wakes the main thread
-    when its handler has not run; before the editor is up too (typed at once, the line
-    runs at the early prompt, whose UI thread, once built, waits for it to end)."""
+@pytest.mark.parametrize("when, delay", [("early prompt", 0.02), ("early prompt", 0.3), ("editor", 0.02)],
+                         ids=["early-prompt-while-the-editor-loads", "early-prompt-later", "editor"])
+def test_a_sigint_that_another_thread_took_still_interrupts_the_foreground(spawn, when, delay):
+    """A thread of bgshell's sees every signal on the wakeup pipe and wakes the main
+    thread when its handler has not run: the UI thread under the editor, a relay thread
+    before it (a line typed at once runs at the early prompt; the SIGINT then comes
+    most often while the editor is still loading, or, later, once it waits for the
+    line to end)."""
     shell = spawn()
     if when == "editor":
         shell.wait_editor()
-    shell.sendline(SIGINT_IN_ANOTHER_THREAD)
+    shell.sendline(SIGINT_IN_ANOTHER_THREAD.replace("DELAY", str(delay)))
     shell.expect_text(r"^KeyboardInterrupt$", timeout=30)  # (a hang bound: the sleep is 300 s)
     shell.wait_prompt()
     assert nonblank(shell.run("6*7")) == ["42"]

@@ -19,6 +19,7 @@ import signal
 from typing import Any
 
 from bgshell.engine.runners.thread import raise_in_thread
+from bgshell.engine.sigmask import leave_signals_to_main
 from bgshell.shell.follow import INTERRUPT
 from bgshell.shell.foreground import DetachRequest
 
@@ -80,11 +81,13 @@ class MainSignals:
         raise KeyboardInterrupt
 
     def relay_until(self, go_fd: int, signal_fds: list[int]) -> None:
-        """From the UI thread, built, while the early prompt still runs an input: until
-        *go_fd* says the early prompt is over, a Ctrl-C (its number read on one of
-        *signal_fds*) that the main thread has not acted on wakes it up, as
-        ``check_relay`` does for the editor.  Other numbers read here are dropped: the
-        editor has no handler for them yet (it reads the terminal's size anew)."""
+        """A thread of its own while the early prompt answers (the UI thread is busy
+        importing the editor, then waits for an early input to end): until *go_fd* says
+        the early prompt is over, a Ctrl-C (its number read on one of *signal_fds*) that
+        the main thread has not acted on wakes it up, as ``check_relay`` does for the
+        editor.  Other numbers read here are dropped: the editor has no handler for them
+        yet (it reads the terminal's size anew)."""
+        leave_signals_to_main()
         watched = [go_fd] + [fd for fd in signal_fds if fd >= 0]
         while go_fd not in select.select(watched, [], [])[0]:
             for fd in select.select(watched[1:], [], [], 0)[0]:

@@ -10,7 +10,8 @@ Threads (see ``ui`` for the line editor):
   handler writes each signal to the wakeup pipe, which the UI thread reads at once,
   even while the main thread is inside a C call;
 * the UI thread imports prompt_toolkit and runs the editor; until it is ready, the
-  early prompt (``early_prompt``) answers in the main thread;
+  early prompt (``early_prompt``) answers in the main thread, and a relay thread does
+  for Ctrl-C what the UI thread does later (``MainSignals.relay_until``);
 * a helper thread runs a foreground input when the main thread is still busy with
   code that Ctrl-Z sent to the background.
 
@@ -78,7 +79,7 @@ class TerminalStream:
 
 
 def _let_go(go_w: int) -> None:
-    """Tell the UI thread that the early prompt is over (see ``relay_until``)."""
+    """Tell the UI and relay threads that the early prompt is over (see ``relay_until``)."""
     try:
         os.write(go_w, b"x")
     finally:
@@ -131,7 +132,10 @@ class TerminalFrontend(MainSignals):
         self._early_signals()
         switch = sys.getswitchinterval()
         sys.setswitchinterval(0.0005)  # the early prompt answers while the import runs
-        ui_thread = threading.Thread(target=self._ui_main, args=(built, go_r, ready_w), name="bgshell-ui",
+        relay = threading.Thread(target=self.relay_until, args=(go_r, [watchdog.signals_fd(), self._wakeup_r]),
+                                 name="bgshell-early-relay", daemon=True)
+        relay.start()
+        ui_thread = threading.Thread(target=self._ui_main, args=(built, relay, go_r, ready_w), name="bgshell-ui",
                                      daemon=True)
         ui_thread.start()
         try:
@@ -161,14 +165,14 @@ class TerminalFrontend(MainSignals):
 
     def _early_signals(self) -> None:
         """Until the editor is up, Ctrl-C is python's (``KeyboardInterrupt`` wherever the
-        main thread is), but it is noted, so that the UI thread, once built, can wake a
-        main thread that missed it (``relay_until``)."""
+        main thread is), but it is noted, so that a thread of bgshell's can wake a main
+        thread that missed it (``relay_until``)."""
         signal.signal(POKE, lambda signum, frame: None)
         signal.signal(signal.SIGINT, self._early_sigint)
         hide_innermost(self._early_sigint)
         self.arm_signals()
 
-    def _ui_main(self, built: list[Any], go_r: int, ready_w: int) -> None:
+    def _ui_main(self, built: list[Any], relay: threading.Thread, go_r: int, ready_w: int) -> None:
         """The UI thread: import prompt_toolkit, build the editor, then run it."""
         import asyncio
 
@@ -184,7 +188,7 @@ class TerminalFrontend(MainSignals):
         except OSError:
             pass  # the session ended at the early prompt
         os.close(ready_w)
-        self.relay_until(go_r, [watchdog.signals_fd(), self._wakeup_r])
+        relay.join()  # it ends when the early prompt does
         os.close(go_r)
         if len(built) != 3:
             return

@@ -23,7 +23,7 @@ from typing import Literal
 
 from bgshell.shell.language.marker import Marker, find_marker
 from bgshell.shell.language.paste import split_pasted
-from bgshell.shell.language.pycode import compiles, is_blank, python_complete
+from bgshell.shell.language.pycode import PYTHON_BLANKS, compiles, is_blank, python_complete
 from bgshell.shell.language.quoting import show, show_name
 from bgshell.shell.language.words import shell_split
 
@@ -199,7 +199,7 @@ class Grammar:
             job_kind, problem = self._resolve_kind(marker.kind_name)
             if problem:
                 return text, False, None
-        return text[: marker.code_end].rstrip(), True, job_kind
+        return text[: marker.code_end].rstrip(PYTHON_BLANKS), True, job_kind
 
     def _classify(self, text: str, is_bound: IsBound) -> tuple[Classified, Marker | None]:
         """classify(), also returning the marker so is_complete need not tokenize twice."""
@@ -219,7 +219,7 @@ class Grammar:
                 return _error(problem), marker
         if marker.lone:
             return _error(_lone_message(marker)), marker
-        code = text[: marker.code_end].rstrip()
+        code = text[: marker.code_end].rstrip(PYTHON_BLANKS)
         if not compiles(code):
             # `1 + &`: not something we can run in the background; let the compiler say why.
             return Classified("python", code=text), marker

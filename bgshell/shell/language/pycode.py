@@ -15,8 +15,10 @@ from contextlib import contextmanager
 
 from bgshell.shell.language.compound import COMPOUND_NODES
 
-__all__ = ["is_blank", "compiles", "python_complete"]
+__all__ = ["PYTHON_BLANKS", "is_blank", "compiles", "python_complete"]
 
+#: What python's tokenizer takes for blanks (str.strip also takes U+0085, U+00A0, ...).
+PYTHON_BLANKS = " \t\f\r\n"
 # Whitespace and comments only (Python's own notion: a comment ends at \r or \n).
 _BLANK = re.compile(r"(?:[ \t\f\r\n]|#[^\r\n]*(?![^\r\n]))*")
 
@@ -72,7 +74,10 @@ def _compile_command(source: str, symbol: str) -> object:
     Written out rather than called because codeop silences warnings with
     ``catch_warnings`` (see ``_quiet``) and compiles a last time unsilenced.
     """
-    if not any(line.strip() and not line.strip().startswith("#") for line in source.split("\n")):
+    # As codeop: only comment lines (split at \n alone) compile as `pass`; but U+0085,
+    # U+00A0... are no blanks to python (str.strip takes them): such a line is an error.
+    lines = (line.strip(PYTHON_BLANKS) for line in source.split("\n"))
+    if not any(line and not line.startswith("#") for line in lines):
         source = "pass" if symbol != "eval" else source
     flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
     incomplete = flags | _DONT_IMPLY_DEDENT | _ALLOW_INCOMPLETE_INPUT
