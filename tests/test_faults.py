@@ -97,10 +97,13 @@ def chatter():
 
 
 def spin(name):
-    """A busy loop (Python bytecode) that publishes NAME=stopped when it is stopped."""
+    """A busy loop (Python bytecode) that publishes NAME=stopped when it is stopped;
+    NAME.started holds the OS id of the thread that runs it."""
+    import threading
+
     n = 0
     try:
-        publish(name + ".started")
+        publish(name + ".started", threading.get_native_id())
         while True:
             n += 1
     finally:
@@ -377,6 +380,34 @@ def test_signal_while_foreground_code_runs(spawn, kit, tmp_path, how, with_jobs)
 
 
 
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGHUP"])
+@pytest.mark.parametrize("main_thread", ["in time.sleep", "at the prompt"])
+def test_a_terminating_signal_another_thread_took_still_ends_the_shell_by_itself(spawn, kit, tmp_path, how,
+                                                                                 main_thread):
+    """The kernel hands a signal sent to the process to any thread that does not block
+    it: here the thread job's, which runs the user's code with python3's mask.  The
+    main thread, asleep in ``time.sleep`` or waiting for the next input, never hears of
+    it by itself; the shell must still leave by its own handler (status 128 + N,
+    history kept, jobs stopped), not be ended by the watchdog (killed by the signal)
+    once its grace is over."""
+    errors = tmp_path / "stderr"
+    shell = spawn(wrapper=make_wrapper(tmp_path / "wrap", stderr=errors))
+    typed, pids = start_jobs(shell, kit)
+    job_thread = int(read_published(kit / "spin.started"))
+    if main_thread == "in time.sleep":
+        typed.append("import time; faultkit.publish('fg'); time.sleep(30)")
+        shell.sendline(typed[-1])
+        read_published(kit / "fg")
+    signum = getattr(signal, how)
+    os.kill(job_thread, signum)  # a thread's id: the kernel offers the signal to that thread first
+    status, killed_by, _ = wait_exit(shell)
+    assert (status, killed_by) == (128 + signum, None)
+    assert history_entries(spawn.history) == typed
+    assert (kit / "spin").read_text() == "stopped"
+    assert_no_leftovers(kit.token, pids)
+    assert "Traceback" not in errors.read_text(), errors.read_text()
+
+
 @pytest.mark.parametrize("first, second", [("SIGTERM", "SIGTERM"), ("SIGHUP", "SIGTERM"), ("SIGTERM", "SIGINT")])
 def test_a_second_signal_while_jobs_are_being_stopped_still_stops_them(spawn, kit, tmp_path, first, second):
     errors = tmp_path / "stderr"
@@ -410,7 +441,11 @@ def test_terminal_closed_the_pexpect_way_still_stops_every_job(spawn, kit, tmp_p
 # --------------------------------------------------------------------- signals on a pipe
 
 
-def test_sigterm_on_a_pipe_stops_the_jobs_and_exits_143(kit, tmp_path):
+@pytest.mark.parametrize("sent_to", ["the process", "the job's thread"])
+@pytest.mark.parametrize("main_thread", ["reading stdin", "in time.sleep"])
+def test_sigterm_on_a_pipe_stops_the_jobs_and_exits_143(kit, tmp_path, sent_to, main_thread):
+    """Sent to the job's thread, the kernel hands SIGTERM to that thread: the main
+    thread, blocked in a read or a sleep, must still run the shell's handler."""
     env = {**os.environ, **kit.env(), "XDG_STATE_HOME": str(tmp_path / "state")}
     env.pop("PYTHONSTARTUP", None)
     proc = subprocess.Popen([BGSHELL], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -418,10 +453,17 @@ def test_sigterm_on_a_pipe_stops_the_jobs_and_exits_143(kit, tmp_path):
     try:
         proc.stdin.write(b"import faultkit\nfaultkit.spin('spin') &\n"
                          b"faultkit.hold('pids', grandchild=True) &:process\n")
+        if main_thread == "in time.sleep":
+            proc.stdin.write(b"import time; faultkit.publish('fg'); time.sleep(30)\n")
         proc.stdin.flush()  # stdin stays open: the shell is waiting for more input
         pids = kit.pids("pids")
-        read_published(kit / "spin.started")
-        proc.send_signal(signal.SIGTERM)
+        job_thread = int(read_published(kit / "spin.started"))
+        if main_thread == "in time.sleep":
+            read_published(kit / "fg")
+        if sent_to == "the process":
+            proc.send_signal(signal.SIGTERM)
+        else:
+            os.kill(job_thread, signal.SIGTERM)  # a thread's id: that thread is offered it first
         out, err = proc.communicate(timeout=HANG)
     finally:
         if proc.poll() is None:

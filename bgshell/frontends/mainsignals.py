@@ -22,8 +22,9 @@ from bgshell.engine.runners.thread import raise_in_thread
 from bgshell.engine.sigmask import leave_signals_to_main
 from bgshell.shell.follow import INTERRUPT
 from bgshell.shell.foreground import DetachRequest
+from bgshell.shell.watchdog import POKE
 
-__all__ = ["MainSignals", "POKE", "SIGNAL_RELAY_DELAY", "CTRL_Z_WAIT"]
+__all__ = ["MainSignals", "SIGNAL_RELAY_DELAY", "CTRL_Z_WAIT"]
 
 #: The longest the main thread's SIGTSTP handler waits for the UI thread.
 CTRL_Z_WAIT = 0.1
@@ -31,9 +32,6 @@ CTRL_Z_WAIT = 0.1
 #: How long the UI thread gives the main thread to run its Ctrl-C or Ctrl-Z handler
 #: before it sends the signal again (seconds; see ``check_relay``).
 SIGNAL_RELAY_DELAY = 0.03
-#: Sent to the main thread to interrupt a blocking call so that a pending Ctrl-C or
-#: Ctrl-Z handler runs (its own handler does nothing).
-POKE = signal.SIGRTMIN + 1
 
 
 class MainSignals:

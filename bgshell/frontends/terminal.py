@@ -35,7 +35,7 @@ from bgshell.engine.sigmask import leave_signals_to_main
 from bgshell.engine.sysguard import recursion_held
 from bgshell.engine.tracebacks import describe_exception, hide_innermost
 from bgshell.frontends.early_prompt import EarlyExit, early_read
-from bgshell.frontends.mainsignals import POKE, MainSignals
+from bgshell.frontends.mainsignals import MainSignals
 from bgshell.frontends.prompts import EOF, prompt_text
 from bgshell.frontends.termio import TerminalModes, block_quiet_signals
 from bgshell.shell.foreground import DetachRequest
@@ -167,7 +167,7 @@ class TerminalFrontend(MainSignals):
         """Until the editor is up, Ctrl-C is python's (``KeyboardInterrupt`` wherever the
         main thread is), but it is noted, so that a thread of bgshell's can wake a main
         thread that missed it (``relay_until``)."""
-        signal.signal(POKE, lambda signum, frame: None)
+        signal.signal(watchdog.POKE, lambda signum, frame: None)
         signal.signal(signal.SIGINT, self._early_sigint)
         hide_innermost(self._early_sigint)
         self.arm_signals()
@@ -210,7 +210,7 @@ class TerminalFrontend(MainSignals):
         hide_innermost(self._on_sigint)
         signal.signal(signal.SIGTSTP, self._on_sigtstp)
         signal.signal(signal.SIGWINCH, lambda signum, frame: None)  # only the wakeup byte matters
-        signal.signal(POKE, lambda signum, frame: None)  # only interrupts a blocking call: see check_relay
+        signal.signal(watchdog.POKE, lambda signum, frame: None)  # only interrupts a blocking call: see check_relay
         self.arm_signals()
         for name in ("stdout", "stderr"):
             stream = getattr(sys, name)

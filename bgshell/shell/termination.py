@@ -59,6 +59,10 @@ def _terminate(signum: int, frame: object) -> None:
     raise Terminated(signum)
 
 
+def _nothing(signum: int, frame: object) -> None:
+    """``POKE``: the blocking call it interrupted is resumed, or the pending handlers run."""
+
+
 def _swallow(signum: int, frame: object) -> None:
     """SIGTERM or SIGHUP inside ``signals_ignored`` with a watchdog: nothing to do but
     take it again (one-shot) and tell the watchdog that the shell is leaving."""
@@ -83,6 +87,10 @@ def raise_if_swallowed() -> None:
 
 
 def install_handlers() -> None:
+    """``_terminate`` for SIGTERM and SIGHUP (unless ignored), and a handler that does
+    nothing for the watchdog's ``POKE``, which only interrupts the main thread's
+    blocking call (its default action would end the shell)."""
+    signal.signal(watchdog.POKE, _nothing)
     for name in _NAMES:
         signum = getattr(signal, name, None)
         if signum is not None and signal.getsignal(signum) is not signal.SIG_IGN:
