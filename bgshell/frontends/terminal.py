@@ -39,7 +39,7 @@ from bgshell.frontends.mainsignals import MainSignals
 from bgshell.frontends.prompts import EOF, prompt_text
 from bgshell.frontends.termio import TerminalModes, block_quiet_signals
 from bgshell.shell.foreground import DetachRequest
-from bgshell.shell import watchdog
+from bgshell.shell import termination, watchdog
 from bgshell.shell.repl import ExitRequest, Shell
 
 __all__ = ["TerminalFrontend", "TerminalStream"]
@@ -167,7 +167,7 @@ class TerminalFrontend(MainSignals):
         """Until the editor is up, Ctrl-C is python's (``KeyboardInterrupt`` wherever the
         main thread is), but it is noted, so that a thread of bgshell's can wake a main
         thread that missed it (``relay_until``)."""
-        signal.signal(watchdog.POKE, lambda signum, frame: None)
+        termination.arm_poke()
         signal.signal(signal.SIGINT, self._early_sigint)
         hide_innermost(self._early_sigint)
         self.arm_signals()
@@ -210,7 +210,7 @@ class TerminalFrontend(MainSignals):
         hide_innermost(self._on_sigint)
         signal.signal(signal.SIGTSTP, self._on_sigtstp)
         signal.signal(signal.SIGWINCH, lambda signum, frame: None)  # only the wakeup byte matters
-        signal.signal(watchdog.POKE, lambda signum, frame: None)  # only interrupts a blocking call: see check_relay
+        termination.arm_poke()  # only interrupts a blocking call: see check_relay
         self.arm_signals()
         for name in ("stdout", "stderr"):
             stream = getattr(sys, name)

@@ -19,7 +19,7 @@ from typing import Iterator
 
 from bgshell.shell import watchdog
 
-__all__ = ["Terminated", "begin_leaving", "install_handlers", "raise_if_swallowed", "signals_ignored"]
+__all__ = ["Terminated", "arm_poke", "begin_leaving", "install_handlers", "raise_if_swallowed", "signals_ignored"]
 
 _NAMES = ("SIGTERM", "SIGHUP")
 
@@ -86,11 +86,16 @@ def raise_if_swallowed() -> None:
         raise Terminated(_pending)
 
 
-def install_handlers() -> None:
-    """``_terminate`` for SIGTERM and SIGHUP (unless ignored), and a handler that does
-    nothing for the watchdog's ``POKE``, which only interrupts the main thread's
-    blocking call (its default action would end the shell)."""
+def arm_poke() -> None:
+    """A handler that does nothing for ``POKE``, which the watchdog and the line editor
+    send only to interrupt the main thread's blocking call (its default action would
+    end the shell)."""
     signal.signal(watchdog.POKE, _nothing)
+
+
+def install_handlers() -> None:
+    """``_terminate`` for SIGTERM and SIGHUP (unless ignored), and ``arm_poke``."""
+    arm_poke()
     for name in _NAMES:
         signum = getattr(signal, name, None)
         if signum is not None and signal.getsignal(signum) is not signal.SIG_IGN:
